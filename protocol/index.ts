@@ -1,0 +1,276 @@
+/**
+ * roomcast protocol v1: the one typed contract shared by the server, the browser page and the SDK.
+ *
+ * Everything here is plain data and pure functions, so it bundles for the browser as well as Node.
+ */
+
+/** Protocol version, bumped on any breaking change to the events below. */
+export const PROTOCOL_VERSION = 1;
+
+/** The error catalogue. A code is never reused for another meaning. */
+export const ErrorCode = {
+  /** The payload has the wrong shape, a wrong type, or a name that is not allowed. */
+  BadRequest: "bad_request",
+  /** The socket sent to, typed in, or read a room it has not joined. */
+  NotJoined: "not_joined",
+  /** The text is longer than the server's MAX_MESSAGE_LENGTH. */
+  TooLong: "too_long",
+  /** The socket sent faster than its rate limit allows; retry after a pause. */
+  RateLimited: "rate_limited",
+  /** The handshake carried no valid identity, or an admin call no valid token. */
+  Unauthorized: "unauthorized",
+  /** The caller is known but may not do this (for example a disallowed Origin). */
+  Forbidden: "forbidden",
+  /** A backing store is unreachable; the same call may succeed later. */
+  Unavailable: "unavailable",
+  /** A bug on the server. It is logged there with the request's context. */
+  Internal: "internal",
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Codes after which resending the same request may succeed. Everything else is final. */
+export const RETRYABLE_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  ErrorCode.RateLimited,
+  ErrorCode.Unavailable,
+  ErrorCode.Internal,
+]);
+
+/** The error half of every ack, and the `data` of a `connect_error`. */
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+}
+
+/** Every ack is `{ ok: true, ...result }` or `{ ok: false, error }`. */
+export type Ack<T extends object = object> = ({ ok: true } & T) | { ok: false; error: ErrorBody };
+
+export const LIMITS = {
+  userName: { min: 1, max: 32 },
+  roomName: { min: 1, max: 64 },
+  clientId: { min: 1, max: 64 },
+  /** Messages in a `room:join` answer without `since`, and the default `room:history` page. */
+  defaultHistory: 50,
+  /** Largest page a `room:join` (with `since`) or `room:history` answers with. */
+  maxHistoryPage: 200,
+} as const;
+
+/** A message in a room, as stored and as broadcast. */
+export interface ChatMessage {
+  /** Sorts, as a string, in send order within its room. */
+  id: string;
+  room: string;
+  from: string;
+  /** Exactly as sent: render it as text, never as HTML. */
+  text: string;
+  /** Epoch milliseconds, set by the server. */
+  ts: number;
+  /**
+   * Id of the message before this one in the room's log ("" for the first). A receiver whose last
+   * seen id differs has missed something, or got this one early, and can fill the gap from history.
+   */
+  prev: string;
+}
+
+/** A direct message between two users. */
+export interface DirectMessage {
+  /** Sorts, as a string, in send order within the conversation of the two users. */
+  id: string;
+  from: string;
+  to: string;
+  text: string;
+  ts: number;
+  /** Id of the message before this one in the conversation ("" for the first). */
+  prev: string;
+}
+
+export type PresenceEvent = "join" | "leave";
+
+export interface RoomPresence {
+  room: string;
+  user: string;
+  event: PresenceEvent;
+  /** Distinct users in the room after this event, cluster-wide. */
+  members: number;
+}
+
+export interface RoomTyping {
+  room: string;
+  user: string;
+  typing: boolean;
+}
+
+export interface Notice {
+  text: string;
+  ts: number;
+  /** Absent for a notice to everyone. */
+  room?: string;
+}
+
+export interface RoomSummary {
+  room: string;
+  members: number;
+}
+
+// Requests and results, one pair per client event.
+export interface JoinRequest {
+  room: string;
+  /** The last message id this client saw in the room: the answer holds everything after it. */
+  since?: string;
+}
+export interface JoinResult {
+  room: string;
+  members: string[];
+  history: ChatMessage[];
+  /** False when `since` was given but the room's log no longer reaches back to it. */
+  recovered: boolean;
+}
+export interface LeaveRequest {
+  room: string;
+}
+export interface SendRequest {
+  room: string;
+  text: string;
+  /** Idempotency key: resending the same one returns the first message and broadcasts nothing. */
+  clientId?: string;
+}
+export interface SendResult {
+  message: ChatMessage;
+}
+export interface HistoryRequest {
+  room: string;
+  /** Return messages older than this id; without it, the newest ones. */
+  before?: string;
+  /** 1 to LIMITS.maxHistoryPage, default LIMITS.defaultHistory. */
+  limit?: number;
+}
+export interface HistoryResult {
+  messages: ChatMessage[];
+}
+export interface RoomsResult {
+  rooms: RoomSummary[];
+}
+export interface DirectSendRequest {
+  to: string;
+  text: string;
+  clientId?: string;
+}
+export interface DirectSendResult {
+  message: DirectMessage;
+  /** Whether the recipient had a live connection; if not, the message waits in their inbox. */
+  online: boolean;
+}
+export interface TypingRequest {
+  room: string;
+  typing: boolean;
+}
+
+type AckFn<T extends object> = (ack: Ack<T>) => void;
+
+/** Events a client emits. Every one takes an ack callback (which the server tolerates missing). */
+export interface ClientToServerEvents {
+  "room:join": (req: JoinRequest, ack: AckFn<JoinResult>) => void;
+  "room:leave": (req: LeaveRequest, ack: AckFn<object>) => void;
+  "room:send": (req: SendRequest, ack: AckFn<SendResult>) => void;
+  "room:history": (req: HistoryRequest, ack: AckFn<HistoryResult>) => void;
+  "rooms:list": (req: Record<string, never>, ack: AckFn<RoomsResult>) => void;
+  "dm:send": (req: DirectSendRequest, ack: AckFn<DirectSendResult>) => void;
+  typing: (req: TypingRequest, ack: AckFn<object>) => void;
+}
+
+/** Events the server emits to clients. */
+export interface ServerToClientEvents {
+  "room:message": (message: ChatMessage) => void;
+  "dm:message": (message: DirectMessage) => void;
+  "room:presence": (presence: RoomPresence) => void;
+  "room:typing": (typing: RoomTyping) => void;
+  notice: (notice: Notice) => void;
+}
+
+/** Server-to-server events (none: nodes coordinate through Redis keys and the adapter). */
+export type InterServerEvents = Record<string, never>;
+
+/** What the server keeps on each socket. */
+export interface SocketData {
+  user: string;
+}
+
+/** The `auth` payload of the handshake. */
+export interface HandshakeAuth {
+  user: string;
+}
+
+export type ClientEventName = keyof ClientToServerEvents;
+export const CLIENT_EVENTS = [
+  "room:join",
+  "room:leave",
+  "room:send",
+  "room:history",
+  "rooms:list",
+  "dm:send",
+  "typing",
+] as const satisfies readonly ClientEventName[];
+
+// ---- Names ----
+
+// Letters, marks (for composed scripts), digits, and space - _ . inside the name.
+const NAME_CHARS = /^[\p{L}\p{M}\p{N} _.-]+$/u;
+
+// Names that are properties of every JS object: harmless to us, but a trap for any client that
+// keys a plain object by name.
+const RESERVED_NAMES = new Set(["__proto__", "constructor", "prototype"]);
+
+export type NameCheck = { ok: true; name: string } | { ok: false; reason: string };
+
+/**
+ * Normalizes (NFC) and checks a user or room name.
+ *
+ * @example
+ * checkName("房间号1", "room") // { ok: true, name: "房间号1" }
+ * checkName(" x", "user")     // { ok: false, reason: "user must not start or end with a space" }
+ */
+export function checkName(value: unknown, kind: "user" | "room"): NameCheck {
+  if (typeof value !== "string") return { ok: false, reason: `${kind} must be a string` };
+  const name = value.normalize("NFC");
+  const { min, max } = kind === "user" ? LIMITS.userName : LIMITS.roomName;
+  // Count code points, not UTF-16 units, so "房间" is 2 long.
+  const length = [...name].length;
+  if (length < min || length > max) {
+    return { ok: false, reason: `${kind} must be ${min} to ${max} characters` };
+  }
+  if (!NAME_CHARS.test(name)) {
+    return { ok: false, reason: `${kind} may hold only letters, digits, spaces and - _ .` };
+  }
+  if (name.trim() !== name) {
+    return { ok: false, reason: `${kind} must not start or end with a space` };
+  }
+  if (RESERVED_NAMES.has(name)) return { ok: false, reason: `${kind} "${name}" is reserved` };
+  return { ok: true, name };
+}
+
+// ---- Message ids ----
+
+/**
+ * A message id is `<13-digit epoch ms>-<6-digit sequence>`, so plain string order is send order.
+ * In Redis it maps one-to-one onto the stream entry id `<ms>-<seq>`.
+ */
+export function formatMessageId(ms: number, seq: number): string {
+  return `${String(ms).padStart(13, "0")}-${String(seq).padStart(6, "0")}`;
+}
+
+const MESSAGE_ID = /^(\d{13})-(\d{6,})$/;
+
+/** Parses a message id; `undefined` when it is not one. */
+export function parseMessageId(id: unknown): { ms: number; seq: number } | undefined {
+  if (typeof id !== "string") return undefined;
+  const match = MESSAGE_ID.exec(id);
+  if (!match) return undefined;
+  return { ms: Number(match[1]), seq: Number(match[2]) };
+}
+
+/** Orders message ids; equivalent to string order for well-formed ids. */
+export function compareMessageIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Connection close reasons the SDK should not reconnect after. */
+export const FINAL_DISCONNECT_REASONS = ["io server disconnect", "io client disconnect"] as const;

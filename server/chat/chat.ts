@@ -1,0 +1,231 @@
+import type { FastifyBaseLogger } from "fastify";
+import type { Server, Socket } from "socket.io";
+import {
+  ErrorCode,
+  LIMITS,
+  checkName,
+  type Ack,
+  type ChatMessage,
+  type ClientToServerEvents,
+  type DirectMessage,
+  type ErrorBody,
+  type InterServerEvents,
+  type ServerToClientEvents,
+  type SocketData,
+} from "../../protocol/index.js";
+import { ChatError } from "../errors.js";
+import type { History, StoredMessage } from "../history/history.js";
+import type { Presence } from "../presence/presence.js";
+import { TokenBucket } from "./rate-limit.js";
+import { pairLog, roomChannel, roomLog, userChannel } from "./rooms.js";
+import { makeValidators } from "./validate.js";
+
+export type ChatServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+export type ChatSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+
+export interface ChatOptions {
+  io: ChatServer;
+  presence: Presence;
+  history: History;
+  log: FastifyBaseLogger;
+  historySize: number;
+  maxMessageLength: number;
+  rateLimitPerSecond: number;
+  rateLimitBurst: number;
+  /**
+   * Resolves once this node receives broadcasts to the rooms a socket just joined. Reading history
+   * only after that means no message falls between the history and the live stream.
+   */
+  subscribed: () => Promise<void>;
+  /** Whether the backing stores answer; a failure while they do not is reported `unavailable`. */
+  storesUp: () => boolean;
+}
+
+const toChatMessage = (room: string, stored: StoredMessage): ChatMessage => ({ ...stored, room });
+
+
+/**
+ * The chat protocol: authenticates handshakes and serves every client event. All state goes
+ * through `presence` and `history`, so the same code runs on one node and on a cluster.
+ */
+export function attachChat(options: ChatOptions): { drain(): Promise<void> } {
+  const { io, presence, history, log } = options;
+  const validate = makeValidators(options.maxMessageLength);
+  /** Per-socket unregistration still running. */
+  const leaving = new Set<Promise<unknown>>();
+
+  io.use((socket, next) => {
+    const auth: unknown = socket.handshake.auth;
+    const user = typeof auth === "object" && auth !== null && Object.hasOwn(auth, "user")
+      ? checkName((auth as { user: unknown }).user, "user")
+      : undefined;
+    if (!user?.ok) {
+      const error = new Error(user ? user.reason : "auth.user is required") as Error & { data: ErrorBody };
+      error.data = { code: ErrorCode.Unauthorized, message: error.message };
+      return next(error);
+    }
+    socket.data.user = user.name;
+    next();
+  });
+
+  presence.onRemoteLeave((leave) => io.to(roomChannel(leave.room)).emit("room:presence", leave));
+
+  io.on("connection", (socket) => serve(socket));
+
+  return {
+    /**
+     * Closes this node's sockets at the transport, so that clients reconnect (to another node),
+     * and resolves once their leave events and presence updates are done.
+     */
+    async drain() {
+      io.local.disconnectSockets(true);
+      await Promise.allSettled([...leaving]);
+    },
+  };
+
+  function toErrorBody(error: unknown, event: string, socket: ChatSocket): ErrorBody {
+    if (error instanceof ChatError) return error.toBody();
+    if (!options.storesUp()) {
+      return { code: ErrorCode.Unavailable, message: "the chat store is unavailable, try again" };
+    }
+    log.error({ err: error, event, socket: socket.id }, "event handler failed");
+    return { code: ErrorCode.Internal, message: "internal error" };
+  }
+
+  function serve(socket: ChatSocket): void {
+    const user = socket.data.user;
+    const joined = new Set<string>();
+    const bucket = new TokenBucket(options.rateLimitPerSecond, options.rateLimitBurst);
+    // Membership changes run one at a time per socket, so a disconnect never overtakes a join
+    // and the presence counts stay exact.
+    let membership: Promise<unknown> = Promise.resolve();
+    const serially = <T>(work: () => Promise<T>): Promise<T> => {
+      const result = membership.then(work);
+      membership = result.catch(() => undefined);
+      return result;
+    };
+
+    const limited = () => {
+      if (!bucket.take()) throw new ChatError(ErrorCode.RateLimited, "slow down");
+    };
+    const mustHaveJoined = (room: string) => {
+      if (!joined.has(room)) throw new ChatError(ErrorCode.NotJoined, `join "${room}" first`);
+    };
+
+    /** Registers a handler that validates, runs, and always answers the ack if there is one. */
+    function handle<T extends object, R>(
+      event: keyof ClientToServerEvents,
+      parse: (payload: unknown) => R,
+      run: (request: R) => Promise<T> | T,
+    ): void {
+      socket.on(event, async (payload: unknown, ack?: unknown) => {
+        // socket.emit("rooms:list", ack) puts the ack first.
+        if (typeof payload === "function" && ack === undefined) [payload, ack] = [undefined, payload];
+        const reply = typeof ack === "function" ? (ack as (answer: Ack<T>) => void) : undefined;
+        let answer: Ack<T>;
+        try {
+          answer = { ok: true, ...(await run(parse(payload))) };
+        } catch (error) {
+          answer = { ok: false, error: toErrorBody(error, event, socket) };
+        }
+        reply?.(answer);
+      });
+    }
+
+    socket.join(userChannel(user));
+    void serially(async () => {
+      const { held } = await presence.userConnected(user);
+      for (const dm of held) socket.emit("dm:message", dm);
+    }).catch((error) => log.warn({ err: error, socket: socket.id }, "could not register the connection"));
+
+    handle("room:join", validate.join, ({ room, since }) =>
+      serially(async () => {
+        if (!joined.has(room)) {
+          const { firstInRoom, members } = await presence.joinedRoom(room, user);
+          joined.add(room);
+          socket.join(roomChannel(room));
+          if (firstInRoom) {
+            io.to(roomChannel(room)).emit("room:presence", { room, user, event: "join", members });
+          }
+          await options.subscribed();
+        }
+        const log = roomLog(room);
+        const [members, backlog] = await Promise.all([
+          presence.membersOf(room),
+          since === undefined
+            ? history.latest(log, LIMITS.defaultHistory).then((messages) => ({ messages, complete: true }))
+            : history.after(log, since, options.historySize),
+        ]);
+        return {
+          room,
+          members,
+          history: backlog.messages.map((stored) => toChatMessage(room, stored)),
+          recovered: since === undefined || backlog.complete,
+        };
+      }),
+    );
+
+    handle("room:leave", validate.leave, ({ room }) =>
+      serially(async () => {
+        mustHaveJoined(room);
+        await leaveRoom(room);
+        return {};
+      }),
+    );
+
+    async function leaveRoom(room: string): Promise<void> {
+      joined.delete(room);
+      socket.leave(roomChannel(room));
+      const { lastInRoom, members } = await presence.leftRoom(room, user);
+      if (lastInRoom) io.to(roomChannel(room)).emit("room:presence", { room, user, event: "leave", members });
+    }
+
+    handle("room:send", validate.send, async ({ room, text, clientId }) => {
+      limited();
+      mustHaveJoined(room);
+      const { message: stored, duplicate } = await history.append(roomLog(room), { from: user, text, clientId });
+      const message = toChatMessage(room, stored);
+      if (!duplicate) io.to(roomChannel(room)).emit("room:message", message);
+      return { message };
+    });
+
+    handle("room:history", validate.history, async ({ room, before, limit = LIMITS.defaultHistory }) => {
+      mustHaveJoined(room);
+      const log = roomLog(room);
+      const stored = before === undefined ? await history.latest(log, limit) : await history.before(log, before, limit);
+      return { messages: stored.map((message) => toChatMessage(room, message)) };
+    });
+
+    handle("rooms:list", validate.rooms, async () => ({ rooms: await presence.listRooms() }));
+
+    handle("dm:send", validate.direct, async ({ to, text, clientId }) => {
+      limited();
+      const { message: stored, duplicate } = await history.append(pairLog(user, to), { from: user, text, clientId });
+      const message: DirectMessage = { ...stored, to };
+      if (duplicate) return { message, online: (await presence.nodesOf(to)).length > 0 };
+      const online = to === user || (await presence.holdUnlessOnline(message));
+      // Separate emits: the sharded adapter routes a single-room broadcast to only the nodes
+      // holding that room.
+      if (online && to !== user) io.to(userChannel(to)).emit("dm:message", message);
+      io.to(userChannel(user)).emit("dm:message", message);
+      return { message, online };
+    });
+
+    handle("typing", validate.typing, ({ room, typing }) => {
+      limited();
+      mustHaveJoined(room);
+      io.to(roomChannel(room)).except(userChannel(user)).emit("room:typing", { room, user, typing });
+      return {};
+    });
+
+    socket.on("disconnect", () => {
+      const done = serially(async () => {
+        for (const room of [...joined]) await leaveRoom(room);
+        await presence.userDisconnected(user);
+      })
+        .catch((error) => log.warn({ err: error, socket: socket.id }, "could not unregister the connection"))
+        .finally(() => leaving.delete(done));
+      leaving.add(done);
+    });
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * Socket.IO room names for chatrooms and users. Chatrooms and users live in their own prefixes,
+ * so no chatroom name can reach a socket's private room or a user's room.
+ *
+ * The sharded Redis adapter treats any 20-character room as a socket id and sends its traffic to
+ * every node (see `looksLikeASocketId` in @socket.io/redis-adapter), so a name that would come out
+ * 20 long gets one more character. ":" is not allowed in names, so the result stays unique.
+ */
+function internal(prefix: "r" | "u", name: string): string {
+  const key = `${prefix}:${name}`;
+  return key.length === 20 ? `${key}:` : key;
+}
+
+/** The Socket.IO room of a chatroom. */
+export const roomChannel = (room: string): string => internal("r", room);
+
+/** The Socket.IO room holding every socket of a user, on every node. */
+export const userChannel = (user: string): string => internal("u", user);
+
+/** The history log of a room. */
+export const roomLog = (room: string): string => `room:${room}`;
+
+/** The history log of the conversation between two users, the same from either side. */
+export const pairLog = (a: string, b: string): string => (a < b ? `dm:${a}\n${b}` : `dm:${b}\n${a}`);

@@ -1,0 +1,117 @@
+import {
+  checkName,
+  LIMITS,
+  parseMessageId,
+  type DirectSendRequest,
+  type HistoryRequest,
+  type JoinRequest,
+  type LeaveRequest,
+  type SendRequest,
+  type TypingRequest,
+} from "../../protocol/index.js";
+import { ChatError, badRequest } from "../errors.js";
+import { ErrorCode } from "../../protocol/index.js";
+
+type Payload = Record<string, unknown>;
+
+/** Accepts only plain objects, read through own properties, so `__proto__` tricks find nothing. */
+function object(value: unknown): Payload {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw badRequest("payload must be an object");
+  }
+  return value as Payload;
+}
+
+function field(payload: Payload, key: string): unknown {
+  return Object.hasOwn(payload, key) ? payload[key] : undefined;
+}
+
+function name(payload: Payload, key: string, kind: "user" | "room"): string {
+  const check = checkName(field(payload, key), kind);
+  if (!check.ok) throw badRequest(check.reason);
+  return check.name;
+}
+
+function text(payload: Payload, maxLength: number): string {
+  const value = field(payload, "text");
+  if (typeof value !== "string") throw badRequest("text must be a string");
+  if (value.length === 0) throw badRequest("text must not be empty");
+  if (value.length > maxLength) {
+    throw new ChatError(ErrorCode.TooLong, `text is longer than ${maxLength} characters`);
+  }
+  return value;
+}
+
+function messageId(payload: Payload, key: string): string | undefined {
+  const value = field(payload, key);
+  if (value === undefined) return undefined;
+  if (parseMessageId(value) === undefined) throw badRequest(`${key} must be a message id`);
+  return value as string;
+}
+
+function clientId(payload: Payload): string | undefined {
+  const value = field(payload, "clientId");
+  if (value === undefined) return undefined;
+  const { min, max } = LIMITS.clientId;
+  if (typeof value !== "string" || value.length < min || value.length > max) {
+    throw badRequest(`clientId must be a string of ${min} to ${max} characters`);
+  }
+  return value;
+}
+
+function optional<T>(payload: Payload, key: string, read: (value: unknown) => T): T | undefined {
+  const value = field(payload, key);
+  return value === undefined ? undefined : read(value);
+}
+
+/** Parsers for every client event: each returns a clean request or throws a coded ChatError. */
+export function makeValidators(maxMessageLength: number) {
+  return {
+    join(value: unknown): JoinRequest {
+      const payload = object(value);
+      return { room: name(payload, "room", "room"), since: messageId(payload, "since") };
+    },
+    leave(value: unknown): LeaveRequest {
+      return { room: name(object(value), "room", "room") };
+    },
+    send(value: unknown): SendRequest {
+      const payload = object(value);
+      return {
+        room: name(payload, "room", "room"),
+        text: text(payload, maxMessageLength),
+        clientId: clientId(payload),
+      };
+    },
+    history(value: unknown): HistoryRequest {
+      const payload = object(value);
+      const limit = optional(payload, "limit", (raw) => {
+        if (!Number.isInteger(raw) || (raw as number) < 1 || (raw as number) > LIMITS.maxHistoryPage) {
+          throw badRequest(`limit must be a whole number from 1 to ${LIMITS.maxHistoryPage}`);
+        }
+        return raw as number;
+      });
+      return { room: name(payload, "room", "room"), before: messageId(payload, "before"), limit };
+    },
+    rooms(value: unknown): Record<string, never> {
+      // Older clients send nothing at all; anything else must be an object.
+      if (value !== undefined) object(value);
+      return {};
+    },
+    direct(value: unknown): DirectSendRequest {
+      const payload = object(value);
+      return {
+        to: name(payload, "to", "user"),
+        text: text(payload, maxMessageLength),
+        clientId: clientId(payload),
+      };
+    },
+    typing(value: unknown): TypingRequest {
+      const payload = object(value);
+      const typing = field(payload, "typing");
+      if (typeof typing !== "boolean") throw badRequest("typing must be true or false");
+      return { room: name(payload, "room", "room"), typing };
+    },
+  };
+}
+
+export type Validators = ReturnType<typeof makeValidators>;

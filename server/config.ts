@@ -1,0 +1,154 @@
+import { hostname } from "node:os";
+import { fileURLToPath } from "node:url";
+
+/** Log levels pino understands. */
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The whole server configuration, read once at start-up. */
+export interface Config {
+  /** TCP port; 0 picks a free one (tests). @default 3000 */
+  port: number;
+  /** Interface to bind. @default "0.0.0.0" */
+  host: string;
+  /**
+   * Redis seed URLs. Empty: one node with in-memory state. Several URLs, or `redisCluster`,
+   * mean a Redis Cluster.
+   */
+  redisUrls: string[];
+  /** Treat `redisUrls` as Redis Cluster seeds even when there is only one. @default false */
+  redisCluster: boolean;
+  /** Prefix of every Redis key and pub/sub channel, so that deployments can share a Redis. @default "rc" */
+  redisPrefix: string;
+  /** This node's name in the cluster; must be unique among live nodes. @default hostname-pid */
+  nodeId: string;
+  /** Origins allowed to open a socket; empty means the server's own origin only. */
+  allowedOrigins: string[];
+  /** Messages kept per room and per DM pair. @default 1000 */
+  historySize: number;
+  /** Longest message text in characters. @default 2000 */
+  maxMessageLength: number;
+  logLevel: LogLevel;
+  /** Bearer token of the /admin endpoints; empty disables them. */
+  adminToken: string;
+  /** Sustained sends per second per socket (room:send, dm:send, typing). 0 disables. @default 20 */
+  rateLimitPerSecond: number;
+  /** Burst allowance of the per-socket rate limit. @default 60 */
+  rateLimitBurst: number;
+  /** How long a node's heartbeat lives; a node silent this long is presumed dead. @default 8000 */
+  heartbeatTtlMs: number;
+  /** How long SIGTERM may take before the process exits anyway. @default 25000 */
+  shutdownTimeoutMs: number;
+  /** Folder of the built browser page; the page is not served when it does not exist. */
+  publicDir: string;
+}
+
+/** A configuration value that stops start-up. Its message names the variable. */
+export class ConfigError extends Error {
+  constructor(variable: string, problem: string) {
+    super(`invalid ${variable}: ${problem}`);
+    this.name = "ConfigError";
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === "") return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `expected a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) {
+    throw new ConfigError(name, `expected ${min} to ${max}, got ${value}`);
+  }
+  return value;
+}
+
+function list(env: Env, name: string): string[] {
+  return (env[name] ?? "")
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
+}
+
+function redisUrls(env: Env): string[] {
+  const urls = list(env, "REDIS_URL");
+  for (const url of urls) {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new ConfigError("REDIS_URL", `"${redact(url)}" is not a URL`);
+    }
+    if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") {
+      throw new ConfigError("REDIS_URL", `expected redis:// or rediss://, got "${parsed.protocol}"`);
+    }
+  }
+  return urls;
+}
+
+function origins(env: Env): string[] {
+  return list(env, "ALLOWED_ORIGINS").map((origin) => {
+    if (origin === "*") return origin;
+    let parsed: URL;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      throw new ConfigError("ALLOWED_ORIGINS", `"${origin}" is not an origin like https://chat.example.com`);
+    }
+    return parsed.origin;
+  });
+}
+
+function flag(env: Env, name: string): boolean {
+  const raw = (env[name] ?? "").trim().toLowerCase();
+  if (raw === "" || raw === "0" || raw === "false") return false;
+  if (raw === "1" || raw === "true") return true;
+  throw new ConfigError(name, `expected 1, 0, true or false, got "${raw}"`);
+}
+
+/** Hides the password of a Redis URL, so that it can be logged. */
+export function redact(url: string): string {
+  return url.replace(/\/\/([^@/]*)@/, "//***@");
+}
+
+/**
+ * Reads and validates the configuration from environment variables.
+ *
+ * @throws ConfigError naming the first bad variable.
+ * @example
+ * const config = loadConfig(process.env);
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const logLevel = (env.LOG_LEVEL ?? "info").trim() as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError("LOG_LEVEL", `expected one of ${LOG_LEVELS.join(", ")}, got "${logLevel}"`);
+  }
+  const nodeId = (env.NODE_ID ?? "").trim() || `${hostname()}-${process.pid}`;
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(nodeId)) {
+    throw new ConfigError("NODE_ID", "expected 1 to 64 characters of A-Z a-z 0-9 _ . -");
+  }
+  const redisPrefix = (env.REDIS_PREFIX ?? "rc").trim();
+  if (!/^[A-Za-z0-9_.:-]{1,32}$/.test(redisPrefix)) {
+    throw new ConfigError("REDIS_PREFIX", "expected 1 to 32 characters of A-Z a-z 0-9 _ . : -");
+  }
+  return {
+    port: integer(env, "PORT", 3000, 0, 65535),
+    host: (env.HOST ?? "").trim() || "0.0.0.0",
+    redisUrls: redisUrls(env),
+    redisCluster: flag(env, "REDIS_CLUSTER"),
+    redisPrefix,
+    nodeId,
+    allowedOrigins: origins(env),
+    historySize: integer(env, "HISTORY_SIZE", 1000, 1, 1_000_000),
+    maxMessageLength: integer(env, "MAX_MESSAGE_LENGTH", 2000, 1, 60_000),
+    logLevel,
+    adminToken: (env.ADMIN_TOKEN ?? "").trim(),
+    rateLimitPerSecond: integer(env, "RATE_LIMIT_PER_SECOND", 20, 0, 1_000_000),
+    rateLimitBurst: integer(env, "RATE_LIMIT_BURST", 60, 1, 1_000_000),
+    heartbeatTtlMs: integer(env, "HEARTBEAT_TTL_MS", 8000, 500, 600_000),
+    shutdownTimeoutMs: integer(env, "SHUTDOWN_TIMEOUT_MS", 25_000, 1000, 600_000),
+    // The page is built next to the compiled server: dist/public beside dist/server.
+    publicDir: (env.PUBLIC_DIR ?? "").trim() || fileURLToPath(new URL("../public/", import.meta.url)),
+  };
+}

@@ -1,0 +1,26 @@
+import { ErrorCode, type ErrorBody } from "../protocol/index.js";
+
+/** An error whose code comes from the protocol's catalogue; its message is safe to show a client. */
+export class ChatError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ChatError";
+  }
+
+  toBody(): ErrorBody {
+    return { code: this.code, message: this.message };
+  }
+}
+
+/** A backing store could not be reached; the client may retry. */
+export class UnavailableError extends ChatError {
+  constructor(what: string, options?: { cause?: unknown }) {
+    super(ErrorCode.Unavailable, `${what} is unavailable, try again`);
+    if (options?.cause !== undefined) this.cause = options.cause;
+  }
+}
+
+export const badRequest = (message: string) => new ChatError(ErrorCode.BadRequest, message);

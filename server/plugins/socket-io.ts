@@ -1,0 +1,51 @@
+import type { FastifyInstance } from "fastify";
+import fp from "fastify-plugin";
+import { Server } from "socket.io";
+import { ErrorCode } from "../../protocol/index.js";
+import type { ChatServer } from "../chat/chat.js";
+import { originPolicy } from "../origin.js";
+import type { AdapterFactory } from "../stores.js";
+
+declare module "fastify" {
+  interface FastifyInstance {
+    io: ChatServer;
+  }
+}
+
+export interface SocketIoOptions {
+  allowedOrigins: readonly string[];
+  adapter?: AdapterFactory;
+  /** While true, new connections are refused (the node is shutting down). */
+  refusing: () => boolean;
+}
+
+/** Largest packet a client may send; a chat message is far smaller. */
+const MAX_HTTP_BUFFER_SIZE = 64 * 1024;
+
+/**
+ * Hosts Socket.IO on Fastify's HTTP server as `app.io`, with the Origin check on every handshake
+ * and upgrade. On close it closes its sockets before the server and the adapter after.
+ */
+export const socketIo = fp(async (app: FastifyInstance, options: SocketIoOptions) => {
+  const originAllowed = originPolicy(options.allowedOrigins);
+  const io: ChatServer = new Server(app.server, {
+    maxHttpBufferSize: MAX_HTTP_BUFFER_SIZE,
+    perMessageDeflate: false,
+    // Origin and shutdown checks for a new session, on polling or a direct WebSocket handshake.
+    allowRequest: (req, callback) => {
+      if (options.refusing()) return callback(ErrorCode.Unavailable, false);
+      if (!originAllowed(req)) return callback(ErrorCode.Forbidden, false);
+      callback(null, true);
+    },
+    ...(options.adapter ? { adapter: options.adapter } : {}),
+  });
+  // The same Origin check on requests of an existing session, the WebSocket upgrade among them.
+  io.engine.use((req: import("node:http").IncomingMessage, _res: unknown, next: (error?: Error) => void) => {
+    next(originAllowed(req) ? undefined : new Error(ErrorCode.Forbidden));
+  });
+
+  app.decorate("io", io);
+  app.addHook("onClose", async () => {
+    await io.close();
+  });
+});

@@ -1,0 +1,66 @@
+import type { DirectMessage, RoomPresence, RoomSummary } from "../../protocol/index.js";
+
+/** What one node holds, for the admin listing. */
+export interface NodeSummary {
+  node: string;
+  sockets: number;
+  users: number;
+  /** Epoch ms of the node's last heartbeat (now, for the embedded node). */
+  seenAt: number;
+}
+
+export interface RoomJoin {
+  /** This was the user's first socket in the room, cluster-wide. */
+  firstInRoom: boolean;
+  /** Distinct users in the room after the join. */
+  members: number;
+}
+
+export interface RoomLeave {
+  /** This was the user's last socket in the room, cluster-wide. */
+  lastInRoom: boolean;
+  members: number;
+}
+
+export interface UserConnect {
+  /** Direct messages that waited for the user while they were offline, oldest first. */
+  held: DirectMessage[];
+}
+
+/**
+ * Who is connected, on which node, and in which rooms, counted per socket so that a user with
+ * several tabs joins once and leaves once. Every method counts the calling node's sockets; the
+ * implementation knows which node it runs on.
+ */
+export interface Presence {
+  /** Starts background work (heartbeats, reaping dead nodes). */
+  start(): Promise<void>;
+  /** A socket of `user` connected to this node. Hands over the DMs held for them. */
+  userConnected(user: string): Promise<UserConnect>;
+  /** A socket of `user` left this node. */
+  userDisconnected(user: string): Promise<void>;
+  /** A socket of `user` on this node joined `room`. */
+  joinedRoom(room: string, user: string): Promise<RoomJoin>;
+  /** A socket of `user` on this node left `room`. */
+  leftRoom(room: string, user: string): Promise<RoomLeave>;
+  /** Distinct users in the room, sorted. */
+  membersOf(room: string): Promise<string[]>;
+  /** Rooms with at least one member, sorted by name. */
+  listRooms(): Promise<RoomSummary[]>;
+  /** The nodes that hold at least one socket of `user`. */
+  nodesOf(user: string): Promise<string[]>;
+  /**
+   * Atomically: if `dm.to` is online, returns true; otherwise keeps `dm` in their inbox, to be
+   * handed over by their next `userConnected`, and returns false.
+   */
+  holdUnlessOnline(dm: DirectMessage): Promise<boolean>;
+  /** Live nodes and their counts. */
+  listNodes(): Promise<NodeSummary[]>;
+  /**
+   * Called when users leave rooms without a socket of this node saying so: a dead node's users,
+   * reaped by this one. The listener broadcasts the leave events.
+   */
+  onRemoteLeave(listener: (leave: RoomPresence) => void): void;
+  /** Removes this node's entries (so others see its users leave) and stops background work. */
+  close(): Promise<void>;
+}
