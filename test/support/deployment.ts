@@ -1,0 +1,43 @@
+import type { AddressInfo } from "node:net";
+import { buildApp } from "../../server/app.js";
+import { loadConfig } from "../../server/config.js";
+
+/** A running chat service under test: one or more nodes. */
+export interface Deployment {
+  /** Base URL of each node, e.g. http://127.0.0.1:41234. */
+  urls: string[];
+  /** Stops every node and whatever the deployment started for them. */
+  close(): Promise<void>;
+}
+
+export interface DeploymentOptions {
+  /** Extra environment variables for every node (as the server reads them). */
+  env?: Record<string, string>;
+}
+
+/** Starts a deployment for one test file; the shared suites run against several of these. */
+export type DeploymentFactory = (options?: DeploymentOptions) => Promise<Deployment>;
+
+/** Settings every test node gets unless a test overrides them. */
+export const TEST_ENV: Record<string, string> = {
+  HOST: "127.0.0.1",
+  PORT: "0",
+  LOG_LEVEL: "silent",
+  ADMIN_TOKEN: "test-admin-token",
+  // Tests send in bursts; the limit itself has its own test.
+  RATE_LIMIT_PER_SECOND: "0",
+};
+
+/** Starts one in-process node on a free port. */
+export async function startNode(env: Record<string, string>): Promise<{ url: string; close(): Promise<void> }> {
+  const app = await buildApp(loadConfig({ ...TEST_ENV, ...env }));
+  await app.listen({ port: 0, host: "127.0.0.1" });
+  const { port } = app.server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, close: () => app.close() };
+}
+
+/** The embedded default: one node, in-memory state. */
+export const embedded: DeploymentFactory = async (options = {}) => {
+  const node = await startNode({ NODE_ID: "solo", ...options.env });
+  return { urls: [node.url], close: () => node.close() };
+};
