@@ -60,7 +60,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     maxMessageLength: config.maxMessageLength,
     rateLimitPerSecond: config.rateLimitPerSecond,
     rateLimitBurst: config.rateLimitBurst,
-    subscribed: () => stores.subscribed(),
+    subscribed: (room) => stores.subscribed(room),
     storesUp: () => stores.isUp(),
   });
   if (config.adminToken !== "") {

@@ -14,8 +14,8 @@ export interface Stores {
   history: History;
   /** The Socket.IO adapter that carries broadcasts between nodes; absent on one node. */
   adapter?: AdapterFactory;
-  /** Resolves once subscriptions this node asked for are in effect. */
-  subscribed(): Promise<void>;
+  /** Resolves once this node receives broadcasts to `room` (a Socket.IO room it just joined). */
+  subscribed(room: string): Promise<void>;
   /** Whether the backing store is reachable right now. */
   isUp(): boolean;
   /** Closes what `openStores` opened, last of all. */

@@ -36,7 +36,7 @@ export interface ChatOptions {
    * Resolves once this node receives broadcasts to the rooms a socket just joined. Reading history
    * only after that means no message falls between the history and the live stream.
    */
-  subscribed: () => Promise<void>;
+  subscribed: (room: string) => Promise<void>;
   /** Whether the backing stores answer; a failure while they do not is reported `unavailable`. */
   storesUp: () => boolean;
 }
@@ -147,7 +147,7 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void> } {
           if (firstInRoom) {
             io.to(roomChannel(room)).emit("room:presence", { room, user, event: "join", members });
           }
-          await options.subscribed();
+          await options.subscribed(roomChannel(room));
         }
         const log = roomLog(room);
         const [members, backlog] = await Promise.all([

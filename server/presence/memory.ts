@@ -95,15 +95,28 @@ export class MemoryPresence implements Presence {
     return { sockets, users: this.users.size };
   }
 
+  /** Sockets of `user` on this node in `room`. */
+  socketsIn(room: string, user: string): number {
+    return this.rooms.get(room)?.get(user) ?? 0;
+  }
+
+  /** Sockets of `user` on this node. */
+  socketsOf(user: string): number {
+    return this.users.get(user) ?? 0;
+  }
+
+  /** Users of `room` on this node, with their sockets. */
+  roomMembers(room: string): ReadonlyMap<string, number> {
+    return this.rooms.get(room) ?? new Map();
+  }
+
+  /** Rooms with sockets on this node. */
+  roomNames(): string[] {
+    return [...this.rooms.keys()];
+  }
+
   /** Every (user, sockets) on this node, for writing them to a shared store again. */
   userEntries(): IterableIterator<[string, number]> {
     return this.users.entries();
-  }
-
-  /** Every (room, user, sockets) on this node. */
-  *roomEntries(): Generator<[string, string, number]> {
-    for (const [room, members] of this.rooms) {
-      for (const [user, sockets] of members) yield [room, user, sockets];
-    }
   }
 }

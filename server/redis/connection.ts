@@ -1,0 +1,131 @@
+import { createHash } from "node:crypto";
+import type { FastifyBaseLogger } from "fastify";
+import { createClient, createCluster, ErrorReply } from "redis";
+import type { Config } from "../config.js";
+import { UnavailableError } from "../errors.js";
+
+/** A Lua script with its SHA1, so that it is sent whole only once per Redis server. */
+export interface Script {
+  source: string;
+  sha: string;
+}
+
+/** Prepares a Lua script for `RedisConnection.run`. */
+export function script(source: string): Script {
+  return { source, sha: createHash("sha1").update(source).digest("hex") };
+}
+
+/**
+ * The node's Redis, standalone or Redis Cluster, behind the two calls the stores need. Replies
+ * are RESP2 values (strings, numbers, arrays, null). A failure to reach Redis becomes
+ * UnavailableError; an error reply from Redis stays an error (a bug).
+ */
+export interface RedisConnection {
+  /** Runs a command; `key` routes it to its shard on a cluster. */
+  command<T>(key: string, args: string[]): Promise<T>;
+  /** Runs a Lua script whose keys all share one hash slot. */
+  run<T>(script: Script, keys: string[], args: string[]): Promise<T>;
+}
+
+type Client = ReturnType<typeof createClient>;
+type Cluster = ReturnType<typeof createCluster>;
+
+/** Reconnect quickly (Redis restarts take a second or two) but never hammer it. */
+const reconnectStrategy = (retries: number) => Math.min(50 * 2 ** retries, 1000) + Math.floor(Math.random() * 100);
+
+/**
+ * Opens the clients a node needs: one for commands and publishing, one for subscriptions.
+ * Each has its error listener; an outage is logged once when it starts and once when it ends.
+ */
+export async function openRedis(config: Config, log: FastifyBaseLogger) {
+  const cluster = config.redisCluster || config.redisUrls.length > 1;
+  const name = `roomcast:${config.nodeId}`;
+  let down = false;
+  const onError = (role: string) => (error: Error) => {
+    if (down) return;
+    down = true;
+    log.warn({ role, err: { message: error.message, name: error.name } }, "lost the Redis connection; retrying");
+  };
+  const onReady = () => {
+    if (!down) return;
+    down = false;
+    log.info("Redis connection restored");
+  };
+
+  const socket = { reconnectStrategy, connectTimeout: 5000 };
+  // Commands fail at once while Redis is unreachable, so that callers can answer `unavailable`.
+  // Subscriptions instead wait in the offline queue and are made once Redis is back.
+  let commands: Client | Cluster;
+  let subscriber: Client | Cluster;
+  if (cluster) {
+    const rootNodes = config.redisUrls.map((url) => ({ url }));
+    commands = createCluster({ rootNodes, defaults: { socket, disableOfflineQueue: true, name } });
+    subscriber = createCluster({ rootNodes, defaults: { socket, name } });
+  } else {
+    const url = config.redisUrls[0]!;
+    commands = createClient({ url, socket, disableOfflineQueue: true, name });
+    subscriber = createClient({ url, socket, name });
+  }
+  for (const [role, client] of [["commands", commands], ["subscriber", subscriber]] as const) {
+    client.on("error", onError(role));
+    (client as Client).on("ready", onReady);
+  }
+  await Promise.all([commands.connect(), subscriber.connect()]);
+
+  const send = <T>(key: string, args: string[]): Promise<T> =>
+    cluster
+      ? (commands as Cluster).sendCommand<T>(key, false, args)
+      : (commands as Client).sendCommand<T>(args);
+
+  const guard = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof ErrorReply) throw error;
+      throw new UnavailableError("Redis", { cause: error });
+    }
+  };
+
+  const connection: RedisConnection = {
+    command: (key, args) => guard(() => send(key, args)),
+    run: (script, keys, args) =>
+      guard(async () => {
+        const tail = [String(keys.length), ...keys, ...args];
+        try {
+          return await send(keys[0]!, ["EVALSHA", script.sha, ...tail]);
+        } catch (error) {
+          if (!(error instanceof ErrorReply) || !error.message.startsWith("NOSCRIPT")) throw error;
+          return await send(keys[0]!, ["EVAL", script.source, ...tail]);
+        }
+      }),
+  };
+
+  return {
+    connection,
+    /** For the Socket.IO adapter: publishes on the command client. */
+    publisher: commands,
+    /**
+     * For the Socket.IO adapter: the subscriber, with rejections caught (the adapter does not
+     * await its SSUBSCRIBE and SUNSUBSCRIBE calls, so a rejection would otherwise crash the process).
+     */
+    subscriber: {
+      sSubscribe: (channels: string | string[], listener: (message: Buffer, channel: Buffer) => void, buffers: true) =>
+        subscriber.sSubscribe(channels, listener, buffers).catch((error: Error) => onError("subscriber")(error)),
+      sUnsubscribe: (channels: string | string[]) =>
+        subscriber.sUnsubscribe(channels).catch((error: Error) => onError("subscriber")(error)),
+    },
+    /**
+     * Resolves once every SSUBSCRIBE queued before it on `channel` has been answered: a second
+     * subscription to the same channel is queued behind the first on the same connection.
+     */
+    subscribedTo: (channel: string) => subscriber.sSubscribe(channel, () => {}, true),
+    /** True while both clients are connected. */
+    isReady: () =>
+      !down && (cluster ? commands.isOpen && subscriber.isOpen : (commands as Client).isReady && (subscriber as Client).isReady),
+    async close(): Promise<void> {
+      await Promise.allSettled([commands.close(), subscriber.close()]);
+    },
+  };
+}
+
+export type RedisHandles = Awaited<ReturnType<typeof openRedis>>;

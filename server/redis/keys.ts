@@ -1,0 +1,36 @@
+/**
+ * Every Redis key roomcast uses. Keys that one Lua script touches together share a hash tag
+ * (`{...}`), so that they live in one slot and the script runs on Redis Cluster too.
+ */
+export function redisKeys(prefix: string) {
+  return {
+    /** Hash node → sockets of this user on that node: who holds the user. */
+    userNodes: (user: string) => `${prefix}:{u:${user}}:nodes`,
+    /** List of DMs (JSON) held until the user next connects. */
+    userInbox: (user: string) => `${prefix}:{u:${user}}:inbox`,
+    /** Hash user → sockets in the room, cluster-wide. */
+    roomUsers: (room: string) => `${prefix}:{r:${room}}:users`,
+    /** Hash user → sockets in the room on one node: what to take back when that node dies. */
+    roomNodeUsers: (room: string, node: string) => `${prefix}:{r:${room}}:node:${node}`,
+    /** Set of users with sockets on the node. */
+    nodeUsers: (node: string) => `${prefix}:{n:${node}}:users`,
+    /** Set of rooms with sockets on the node. */
+    nodeRooms: (node: string) => `${prefix}:{n:${node}}:rooms`,
+    /** The node's heartbeat (JSON of its counts), with a TTL: gone means the node is dead. */
+    nodeAlive: (node: string) => `${prefix}:{n:${node}}:alive`,
+    /** Lock held by the node that cleans up after a dead node. */
+    nodeReaper: (node: string) => `${prefix}:{n:${node}}:reaper`,
+    /** Sorted set node → last heartbeat ms: every node that may hold entries. */
+    nodes: () => `${prefix}:nodes`,
+    /** Sorted set room → last join ms: candidate rooms for `rooms:list`. */
+    rooms: () => `${prefix}:rooms`,
+    /** Stream of a history log; its entry ids are the message ids. */
+    log: (log: string) => `${prefix}:{h:${log}}:log`,
+    /** Id of the first entry the log ever had since Redis last lost it. */
+    logStart: (log: string) => `${prefix}:{h:${log}}:start`,
+    /** What a clientId produced in a log, for deduplication. */
+    logSeen: (log: string, from: string, clientId: string) => `${prefix}:{h:${log}}:seen:${from}:${clientId}`,
+  };
+}
+
+export type RedisKeys = ReturnType<typeof redisKeys>;
