@@ -102,3 +102,22 @@ export function record<E extends keyof ServerToClientEvents>(
   socket.on(event, ((payload: any) => seen.push(payload)) as any);
   return seen;
 }
+
+/**
+ * Retries `attempt` until it returns without throwing, pausing `intervalMs` between tries, and
+ * fails with the last error after `ms`. For conditions that no event announces (a store coming
+ * back); everything else waits on events.
+ */
+export async function eventually<T>(attempt: () => Promise<T>, what: string, ms = DEADLINE_MS, intervalMs = 50): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (Date.now() > deadline) {
+        throw new Error(`timed out after ${ms} ms waiting for ${what}: ${(error as Error).message}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  }
+}

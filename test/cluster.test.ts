@@ -1,0 +1,179 @@
+import { createClient } from "redis";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { client, closeAllClients, connected, eventually, next, ok, record, request } from "./support/clients.js";
+import { startNode } from "./support/deployment.js";
+import { RedisServer, uniquePrefix } from "./support/redis-server.js";
+
+let rooms = 0;
+const uniqueRoom = (label: string) => `${label}-${++rooms}`;
+
+async function readyz(url: string): Promise<number> {
+  return (await fetch(`${url}/readyz`)).status;
+}
+
+describe("cluster on one Redis (in-process nodes)", () => {
+  let redis: RedisServer;
+  let prefix: string;
+  let nodes: { url: string; close(): Promise<void> }[];
+  let admin: ReturnType<typeof createClient>;
+
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    prefix = uniquePrefix();
+    nodes = [];
+    for (let index = 0; index < 3; index += 1) {
+      nodes.push(await startNode({ REDIS_URL: redis.url, REDIS_PREFIX: prefix, NODE_ID: `n${index}`, HEARTBEAT_TTL_MS: "1500" }));
+    }
+    admin = createClient({ url: redis.url, socket: { reconnectStrategy: 100 } });
+    admin.on("error", () => {});
+    await admin.connect();
+  });
+  afterEach(closeAllClients);
+  afterAll(async () => {
+    await admin.close();
+    await Promise.all(nodes.map((node) => node.close()));
+    await redis.stop();
+  });
+
+  const channel = (room: string) => `${prefix}:io#/#r:${room}#`;
+
+  it("subscribes only the nodes that hold a room (dynamic sharded subscriptions)", async () => {
+    const room = uniqueRoom("solo");
+    const alice = await connected(nodes[0]!.url, "alice");
+    const bob = await connected(nodes[0]!.url, "bob");
+    await ok(alice, "room:join", { room });
+    await ok(bob, "room:join", { room });
+    const [, holders] = (await admin.sendCommand(["PUBSUB", "SHARDNUMSUB", channel(room)])) as [string, number];
+    expect(holders).toBe(1);
+
+    // A node with no socket in the room is not subscribed, so it receives none of its traffic.
+    const carol = await connected(nodes[1]!.url, "carol");
+    await ok(carol, "room:join", { room: uniqueRoom("elsewhere") });
+    const got = next(bob, "room:message", (message) => message.text === "local");
+    await ok(alice, "room:send", { room, text: "local" });
+    await got;
+    const [, stillOne] = (await admin.sendCommand(["PUBSUB", "SHARDNUMSUB", channel(room)])) as [string, number];
+    expect(stillOne).toBe(1);
+
+    // A second node joins: two subscribers; it leaves: back to one.
+    const dave = await connected(nodes[2]!.url, "dave");
+    await ok(dave, "room:join", { room });
+    const [, two] = (await admin.sendCommand(["PUBSUB", "SHARDNUMSUB", channel(room)])) as [string, number];
+    expect(two).toBe(2);
+    await ok(dave, "room:leave", { room });
+    await eventually(async () => {
+      const [, count] = (await admin.sendCommand(["PUBSUB", "SHARDNUMSUB", channel(room)])) as [string, number];
+      expect(count).toBe(1);
+    }, "the unsubscription");
+  });
+
+  it("counts the same user on two nodes once, and lists rooms cluster-wide", async () => {
+    const room = uniqueRoom("twice");
+    const tab1 = await connected(nodes[0]!.url, "erin");
+    const tab2 = await connected(nodes[1]!.url, "erin");
+    const watcher = await connected(nodes[2]!.url, "frank");
+    await ok(watcher, "room:join", { room });
+    const presence = record(watcher, "room:presence");
+    await ok(tab1, "room:join", { room });
+    await ok(tab2, "room:join", { room });
+    const joined = await ok(watcher, "room:join", { room });
+    expect(joined.members).toEqual(["erin", "frank"]);
+    const listed = await ok(tab1, "rooms:list", {});
+    expect(listed.rooms).toContainEqual({ room, members: 2 });
+
+    const leave = next(watcher, "room:presence", (event) => event.event === "leave");
+    await ok(tab1, "room:leave", { room });
+    await ok(tab2, "room:leave", { room });
+    expect(await leave).toEqual({ room, user: "erin", event: "leave", members: 1 });
+    expect(presence.filter((event) => event.user === "erin").map((event) => event.event)).toEqual(["join", "leave"]);
+  });
+
+  it("delivers a DM only where the user is, and holds it while they are offline", async () => {
+    const sender = await connected(nodes[0]!.url, "gina");
+    const receiver = await connected(nodes[2]!.url, "hank");
+    const got = next(receiver, "dm:message", (dm) => dm.text === "hi hank");
+    const sent = await ok(sender, "dm:send", { to: "hank", text: "hi hank" });
+    expect(sent.online).toBe(true);
+    expect((await got).from).toBe("gina");
+
+    const held = await ok(sender, "dm:send", { to: "ivy", text: "for later" });
+    expect(held.online).toBe(false);
+    const ivy = client(nodes[1]!.url, "ivy", { autoConnect: false });
+    const delivered = next(ivy, "dm:message", (dm) => dm.text === "for later");
+    ivy.connect();
+    expect((await delivered).id).toBe(held.message.id);
+  });
+
+  it("kicks a user on every node and posts notices cluster-wide", async () => {
+    const tabs = [await connected(nodes[0]!.url, "kim"), await connected(nodes[1]!.url, "kim")];
+    const other = await connected(nodes[2]!.url, "lou");
+    const reasons = tabs.map((tab) => new Promise((resolve) => tab.once("disconnect", resolve)));
+    const notice = next(other, "notice", (n) => n.text === "maintenance soon");
+    const auth = { authorization: "Bearer test-admin-token" };
+    const headers = { ...auth, "content-type": "application/json" };
+    const kicked = await fetch(`${nodes[2]!.url}/admin/users/kim/kick`, { method: "POST", headers: auth });
+    expect(kicked.status).toBe(200);
+    expect((await kicked.json()).nodes.sort()).toEqual(["n0", "n1"]);
+    expect(await Promise.all(reasons)).toEqual(["io server disconnect", "io server disconnect"]);
+    await fetch(`${nodes[0]!.url}/admin/notices`, { method: "POST", headers, body: JSON.stringify({ text: "maintenance soon" }) });
+    expect((await notice).room).toBeUndefined();
+    const listed = await (await fetch(`${nodes[1]!.url}/admin/nodes`, { headers })).json();
+    expect(listed.nodes.map((node: { node: string }) => node.node).sort()).toEqual(["n0", "n1", "n2"]);
+  });
+
+  it("survives CLIENT KILL TYPE pubsub", async () => {
+    const room = uniqueRoom("killed-subs");
+    const alice = await connected(nodes[0]!.url, "mia");
+    const bob = await connected(nodes[1]!.url, "ned");
+    await ok(alice, "room:join", { room });
+    await ok(bob, "room:join", { room });
+    await admin.sendCommand(["CLIENT", "KILL", "TYPE", "pubsub"]);
+    await eventually(async () => {
+      const got = next(bob, "room:message", (message) => message.text === "still here", 300);
+      await ok(alice, "room:send", { room, text: "still here" });
+      await got;
+    }, "cross-node delivery after the subscribers were killed", 5000);
+  });
+
+  it("writes presence again within a heartbeat after Redis lost its data", async () => {
+    const room = uniqueRoom("flushed");
+    const alice = await connected(nodes[0]!.url, "olga");
+    const bob = await connected(nodes[1]!.url, "pete");
+    await ok(alice, "room:join", { room });
+    await ok(bob, "room:join", { room });
+    await admin.flushAll();
+    await eventually(async () => {
+      const answer = await ok(alice, "rooms:list", {});
+      expect(answer.rooms).toContainEqual({ room, members: 2 });
+    }, "presence to be written again", 3000);
+    const joined = await ok(bob, "room:join", { room });
+    expect(joined.members).toEqual(["olga", "pete"]);
+  });
+
+  it("keeps running while Redis is down, answers unavailable, and recovers when it returns", async () => {
+    const room = uniqueRoom("outage");
+    const alice = await connected(nodes[0]!.url, "quin");
+    const bob = await connected(nodes[1]!.url, "rita");
+    await ok(alice, "room:join", { room });
+    await ok(bob, "room:join", { room });
+    await redis.kill();
+    await eventually(async () => expect(await readyz(nodes[0]!.url)).toBe(503), "/readyz to turn false");
+    const refused = await request(alice, "room:send", { room, text: "lost?" });
+    expect(refused).toEqual({ ok: false, error: { code: "unavailable", message: expect.any(String) } });
+    // Typing needs no store: local delivery keeps working.
+    const local = await connected(nodes[0]!.url, "sam");
+    await request(local, "room:join", { room }); // unavailable, but the socket lives on
+    expect(alice.connected && bob.connected).toBe(true);
+
+    await redis.restart();
+    await eventually(async () => {
+      for (const node of nodes) expect(await readyz(node.url)).toBe(200);
+    }, "/readyz to turn true again", 5000);
+    await eventually(async () => {
+      const got = next(bob, "room:message", (message) => message.text === "back", 300);
+      await ok(alice, "room:send", { room, text: "back" });
+      await got;
+    }, "cross-node delivery after the restart", 5000);
+    for (const node of nodes) expect((await fetch(`${node.url}/healthz`)).status).toBe(200);
+  });
+});
