@@ -78,7 +78,12 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void> } {
      * and resolves once their leave events and presence updates are done.
      */
     async drain() {
-      io.local.disconnectSockets(true);
+      const sockets = [...io.of("/").sockets.values()];
+      const closed = sockets.map((socket) => new Promise((resolve) => socket.once("disconnect", resolve)));
+      // Closing the engine connection (not socket.disconnect(), which says "io server
+      // disconnect" and stops the client from reconnecting) looks like a transport close.
+      for (const socket of sockets) socket.conn.close();
+      await Promise.all(closed);
       await Promise.allSettled([...leaving]);
     },
   };

@@ -1,12 +1,12 @@
 import { script } from "../redis/connection.js";
 
 /**
- * KEYS: log, logStart, logSeen (or "" without a clientId). ARGV: from, text, max length, seen TTL ms.
+ * KEYS: log, logStart, and logSeen when there is a clientId. ARGV: from, text, max length, seen TTL ms.
  * Appends unless the clientId was seen; records the clientId in the same step.
  * Returns {1, id, prev} for a new entry, or {0, id, prev, text} for the first one of that clientId.
  */
 export const APPEND = script(`
-if KEYS[3] ~= '' then
+if #KEYS == 3 then
   local seen = redis.call('GET', KEYS[3])
   if seen then
     local first = cjson.decode(seen)
@@ -18,7 +18,7 @@ local prev = ''
 if #last > 0 then prev = last[1][1] end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'from', ARGV[1], 'text', ARGV[2], 'prev', prev)
 redis.call('SET', KEYS[2], id, 'NX')
-if KEYS[3] ~= '' then
+if #KEYS == 3 then
   redis.call('SET', KEYS[3], cjson.encode({id = id, prev = prev, text = ARGV[2]}), 'PX', ARGV[4])
 end
 return {1, id, prev}`);

@@ -41,10 +41,11 @@ export class RedisHistory implements History {
   ) {}
 
   async append(log: string, entry: { from: string; text: string; clientId?: string }): Promise<AppendResult> {
-    const seen = entry.clientId === undefined ? "" : this.keys.logSeen(log, entry.from, entry.clientId);
+    const keys = [this.keys.log(log), this.keys.logStart(log)];
+    if (entry.clientId !== undefined) keys.push(this.keys.logSeen(log, entry.from, entry.clientId));
     const [fresh, streamId, prev, firstText] = await this.redis.run<[number, string, string, string?]>(
       APPEND,
-      [this.keys.log(log), this.keys.logStart(log), seen],
+      keys,
       [entry.from, entry.text, String(this.maxPerLog), String(IDEMPOTENCY_TTL_MS)],
     );
     const message: StoredMessage = {
