@@ -33,8 +33,8 @@ export interface History {
   append(log: string, entry: { from: string; text: string; clientId?: string }): Promise<AppendResult>;
   /** The newest `limit` messages, oldest first. */
   latest(log: string, limit: number): Promise<StoredMessage[]>;
-  /** Up to `limit` messages after `id`, oldest first. */
-  after(log: string, id: string, limit: number): Promise<AfterResult>;
+  /** Every message the log still holds after `id`, oldest first (the log itself is bounded). */
+  after(log: string, id: string): Promise<AfterResult>;
   /** Up to `limit` messages before `id`, oldest first. */
   before(log: string, id: string, limit: number): Promise<StoredMessage[]>;
   close(): Promise<void>;

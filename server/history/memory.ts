@@ -82,12 +82,12 @@ export class MemoryHistory implements History {
     return messages.slice(Math.max(0, messages.length - limit));
   }
 
-  async after(log: string, id: string, limit: number): Promise<AfterResult> {
+  async after(log: string, id: string): Promise<AfterResult> {
     const state = this.logs.get(log);
     if (!state) return { messages: [], complete: false };
     const start = firstAfter(state.messages, id);
     return {
-      messages: state.messages.slice(start, start + limit),
+      messages: state.messages.slice(start),
       complete: id >= state.firstId && id >= state.maxDroppedId,
     };
   }

@@ -24,7 +24,7 @@ end
 return {1, id, prev}`);
 
 /**
- * KEYS: log, logStart. ARGV: stream id, count.
+ * KEYS: log, logStart. ARGV: stream id.
  * Returns {complete, entries}: the entries after the id, and whether the log still reaches back to
  * it (nothing after it was trimmed, and Redis has not lost the log since).
  */
@@ -44,4 +44,4 @@ for i = 1, #info, 2 do
 end
 local complete = 1
 if older(ARGV[1], start) or older(ARGV[1], trimmed) then complete = 0 end
-return {complete, redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[2])}`);
+return {complete, redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+')}`);

@@ -64,11 +64,11 @@ export class RedisHistory implements History {
     return entries.reverse().map(fromEntry);
   }
 
-  async after(log: string, id: string, limit: number): Promise<AfterResult> {
+  async after(log: string, id: string): Promise<AfterResult> {
     const [complete, entries] = await this.redis.run<[number, Entry[]]>(
       AFTER,
       [this.keys.log(log), this.keys.logStart(log)],
-      [toStreamId(id), String(limit)],
+      [toStreamId(id)],
     );
     return { messages: entries.map(fromEntry), complete: complete === 1 };
   }

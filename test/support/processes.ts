@@ -5,6 +5,8 @@ import { TEST_ENV } from "./deployment.js";
 import { freePort, RedisServer, uniquePrefix } from "./redis-server.js";
 
 const MAIN = fileURLToPath(new URL("../../dist/server/main.js", import.meta.url));
+/** A cold Node.js start on a busy 2-core machine can take several seconds. */
+const START_DEADLINE_MS = 30_000;
 
 /** A chat node running as its own process (from the build in dist/), so it can be killed. */
 export class NodeProcess {
@@ -50,6 +52,7 @@ export class NodeProcess {
         child.once("exit", (code) => reject(new Error(`node exited with ${code} before listening: ${stderr}`)));
       }),
       `node on port ${this.port} to listen`,
+      START_DEADLINE_MS,
     );
   }
 
@@ -98,7 +101,16 @@ export async function startProcessCluster(options: {
       }),
     );
   }
-  await Promise.all(nodes.map((node) => node.start()));
+  const close = async () => {
+    await Promise.all(nodes.map((node) => node.stop("SIGKILL")));
+    await redis.stop();
+  };
+  try {
+    await Promise.all(nodes.map((node) => node.start()));
+  } catch (error) {
+    await close();
+    throw error;
+  }
   return {
     urls: nodes.map((node) => node.url),
     redisUrl: redis.url,
@@ -106,9 +118,6 @@ export async function startProcessCluster(options: {
     nodes,
     kill: (index, signal = "SIGKILL") => nodes[index]!.stop(signal),
     restart: (index) => nodes[index]!.start(),
-    async close() {
-      await Promise.all(nodes.map((node) => node.stop("SIGKILL")));
-      await redis.stop();
-    },
+    close,
   };
 }
