@@ -14,7 +14,7 @@ import {
   type SocketData,
 } from "../../protocol/index.js";
 import { ChatError } from "../errors.js";
-import type { History, StoredMessage } from "../history/history.js";
+import type { AfterResult, History, StoredMessage } from "../history/history.js";
 import type { Presence } from "../presence/presence.js";
 import { TokenBucket } from "./rate-limit.js";
 import { pairLog, roomChannel, roomLog, userChannel } from "./rooms.js";
@@ -43,6 +43,16 @@ export interface ChatOptions {
 
 const toChatMessage = (room: string, stored: StoredMessage): ChatMessage => ({ ...stored, room });
 
+/**
+ * What a client that last saw `since` missed in `log`: all of it, or when that is more than a log
+ * keeps, the newest `historySize` and `complete: false`. A log may hold more than `historySize`
+ * (Redis trims approximately), and answering only the oldest part as complete would hide the rest.
+ */
+async function missed(history: History, log: string, since: string, historySize: number): Promise<AfterResult> {
+  const after = await history.after(log, since);
+  if (after.messages.length <= historySize) return after;
+  return { messages: await history.latest(log, historySize), complete: false };
+}
 
 /**
  * The chat protocol: authenticates handshakes and serves every client event. All state goes
@@ -159,7 +169,7 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void> } {
           presence.membersOf(room),
           since === undefined
             ? history.latest(log, LIMITS.defaultHistory).then((messages) => ({ messages, complete: true }))
-            : history.after(log, since, options.historySize),
+            : missed(history, log, since, options.historySize),
         ]);
         return {
           room,

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from "node:crypto";
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ErrorCode, checkName, type Notice } from "../../protocol/index.js";
 import type { ChatServer } from "../chat/chat.js";
 import { roomChannel, userChannel } from "../chat/rooms.js";
@@ -30,6 +30,13 @@ export async function adminRoutes(app: FastifyInstance, options: AdminOptions): 
     if (!sameSecret(token, options.token)) {
       return fail(reply, 401, ErrorCode.Unauthorized, "a valid bearer token is required");
     }
+  });
+
+  // A body that fails its schema or is not JSON gets the same coded shape as every other admin
+  // error, instead of Fastify's own { statusCode, code: "FST_ERR_…" }.
+  app.setErrorHandler(async (error: FastifyError, _request, reply) => {
+    if (error.statusCode === 400) return fail(reply, 400, ErrorCode.BadRequest, error.message);
+    throw error;
   });
 
   /** Disconnects every socket of a user, on every node; their clients do not reconnect by themselves. */
