@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { closeAllClients, connected, next, ok, record } from "./support/clients.js";
+import { closeAllClients, connected, eventually, next, ok, record } from "./support/clients.js";
 import { startProcessCluster, type ProcessCluster } from "./support/processes.js";
 
 // Node processes built in dist/ (npm test builds first), on a Redis of their own.
@@ -78,5 +78,21 @@ describe("node failures (real processes)", () => {
     await got;
     expect(presence.filter((p) => p.user === "mo").map((p) => p.event)).toEqual(["leave", "join"]);
     await cluster.restart(1);
+  });
+
+  it("logs a Redis outage once per node, not once per retry, and recovers without a restart", async () => {
+    const lost = (index: number) => cluster.nodes[index]!.logs.filter((line) => line.msg === "lost the Redis connection; retrying");
+    const before = cluster.nodes.map((_, index) => lost(index).length);
+    await cluster.redis.kill("SIGKILL");
+    await eventually(async () => {
+      for (const url of cluster.urls) expect((await fetch(`${url}/readyz`)).status).toBe(503);
+    }, "every node to report not ready");
+    await cluster.redis.restart();
+    await eventually(async () => {
+      for (const url of cluster.urls) expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    }, "every node to be ready again");
+    expect(cluster.nodes.map((_, index) => lost(index).length - before[index]!)).toEqual([1, 1, 1]);
+    const restored = cluster.nodes.map((node) => node.logs.filter((line) => line.msg === "Redis connection restored").length);
+    expect(restored.every((count) => count >= 1)).toBe(true);
   });
 });
