@@ -1,0 +1,39 @@
+import { ChatClient } from "../sdk/index.js";
+
+export type { ConnectionState } from "../sdk/index.js";
+
+/** The part of the SDK's `ChatClient` the page uses; the page is written against this alone. */
+export type PageClient = Pick<
+  ChatClient,
+  "state" | "connect" | "on" | "join" | "leave" | "send" | "dm" | "history" | "rooms" | "typing" | "members" | "close"
+>;
+
+/**
+ * Connects the SDK to the chat nodes the page was given.
+ *
+ * @param urls the page's own origin, or the nodes named in `?nodes=`, in the order to try them.
+ */
+export function createClient(urls: string[], user: string): PageClient {
+  return new ChatClient({ urls, user });
+}
+
+/**
+ * The nodes to connect to: `?nodes=<url>,<url>` when given (only http(s) URLs on the page's own
+ * host, so that a crafted link cannot send someone's messages elsewhere), else the page's origin.
+ */
+export function nodeUrls(location: Pick<Location, "search" | "origin" | "hostname">): string[] {
+  const listed = new URLSearchParams(location.search).get("nodes");
+  const urls: string[] = [];
+  for (const item of (listed ?? "").split(",")) {
+    let url: URL;
+    try {
+      url = new URL(item.trim());
+    } catch {
+      continue;
+    }
+    if ((url.protocol === "http:" || url.protocol === "https:") && url.hostname === location.hostname) {
+      if (!urls.includes(url.origin)) urls.push(url.origin);
+    }
+  }
+  return urls.length > 0 ? urls : [location.origin];
+}

@@ -1,0 +1,107 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { ChatPage, PAGE_NODE_ENV, pageTestbed, screenshotPath } from "./support/browser.js";
+import { embedded } from "./support/deployment.js";
+
+/** One in-process node is enough: this is about what the page does with hostile text. */
+const deploy = () => embedded({ env: PAGE_NODE_ENV });
+
+const IMG = "<img src=x onerror=alert(1)>";
+const SCRIPT = "<script>alert(1)</script>";
+
+/** Why a name is refused (the protocol's `checkName`, which the server and the SDK both apply). */
+const NAME_RULE = (kind: "user" | "room") => `${kind} may hold only letters, digits, spaces and - _ .`;
+
+/** DOM and JS calls that turn strings into markup or code. */
+const HTML_SINKS =
+  /innerHTML|outerHTML|insertAdjacentHTML|document\.write|createContextualFragment|eval\(|new Function/;
+
+/** Elements that only an injection could have put there: the page has no image and one script. */
+async function injected(page: ChatPage): Promise<string[]> {
+  return page.page.evaluate(() => [
+    ...Array.from(document.querySelectorAll("img, iframe, object, embed"), (element) => element.outerHTML),
+    ...Array.from(document.querySelectorAll("script"))
+      .filter((script) => !script.src)
+      .map((script) => script.outerHTML),
+  ]);
+}
+
+describe("the chat page renders hostile text as text", () => {
+  const bed = pageTestbed(deploy, async (page) => expect(await injected(page)).toEqual([]));
+  const open = (hash?: string) => bed.open(bed.deployment.urls[0]!, { hash });
+
+  it("shows script and markup in messages and direct messages as literal text", async () => {
+    const [mallory, victim] = await Promise.all([open(), open()]);
+    await Promise.all([mallory.signIn("mallory"), victim.signIn("victim")]);
+    await mallory.join("xss");
+    await victim.join("xss");
+
+    for (const payload of [IMG, SCRIPT, `${IMG}${SCRIPT}&lt;b&gt;`]) {
+      await mallory.send(payload);
+      const shown = await victim.waitForMessage(payload);
+      expect(await shown.locator(".text").textContent()).toBe(payload);
+    }
+    expect(await victim.timeline.locator("li.message").count()).toBe(3);
+
+    // The same as a direct message.
+    await mallory.member("victim").getByRole("button").click();
+    await mallory.waitForTitle("victim");
+    await mallory.send(IMG);
+    await victim.direct("mallory").getByRole("button").click();
+    await victim.waitForTitle("mallory");
+    expect(await (await victim.waitForMessage(IMG)).locator(".text").textContent()).toBe(IMG);
+
+    // Beyond the page's own care, the browser enforces it: no string may become HTML here.
+    const refused = await victim.page.evaluate(() => {
+      try {
+        document.body.insertAdjacentHTML("beforeend", "<b>injected</b>");
+        return false;
+      } catch (error) {
+        return error instanceof TypeError;
+      }
+    });
+    expect(refused).toBe(true);
+    victim.violations.length = 0;
+  });
+
+  it("shows the server's refusal of a markup user name as text", async () => {
+    const page = await open();
+    for (const payload of [IMG, SCRIPT]) {
+      await page.nameInput.fill(payload);
+      await page.nameInput.press("Enter");
+      const error = page.page.locator("#signin-error");
+      await error.getByText(NAME_RULE("user"), { exact: false }).waitFor();
+      expect(await error.textContent()).toBe(`Couldn't sign in as “${payload}”: ${NAME_RULE("user")}`);
+      expect(await page.page.locator("#chat").isVisible()).toBe(false);
+    }
+    await page.page.screenshot({ path: screenshotPath("signin-refused.png") });
+  });
+
+  it("refuses markup room names, typed or in the address, and shows them as text", async () => {
+    const page = await open(`#/room/${encodeURIComponent(SCRIPT)}`);
+    await page.signIn("roomie");
+    const error = page.page.locator("#join-error");
+    await error.getByText(`Couldn't join “${SCRIPT}”`).waitFor();
+    expect(new URL(page.page.url()).hash).toBe("#/");
+
+    await page.roomInput.fill(IMG);
+    await page.joinButton.click();
+    const shows = (payload?: string) => document.querySelector("#join-error")?.textContent?.includes(payload!) === true;
+    await page.waitFor(shows, IMG);
+    expect(await error.textContent()).toBe(`Couldn't join “${IMG}”: ${NAME_RULE("room")}`);
+    // Nothing was joined, and the page still works.
+    expect(await page.page.locator("#room-list li.joined").count()).toBe(0);
+    await page.page.screenshot({ path: screenshotPath("room-refused.png") });
+    await page.join("after the attempt");
+  });
+
+  it("has no code that parses strings as HTML", () => {
+    const dir = new URL("../client/page/", import.meta.url);
+    const sources = readdirSync(dir).filter((name) => name.endsWith(".ts"));
+    expect(sources.length).toBeGreaterThan(5);
+    for (const name of sources) {
+      const source = readFileSync(new URL(name, dir), "utf8");
+      expect(source, name).not.toMatch(HTML_SINKS);
+    }
+  });
+});
