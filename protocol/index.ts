@@ -50,7 +50,7 @@ export const LIMITS = {
   clientId: { min: 1, max: 64 },
   /** Messages in a `room:join` answer without `since`, and the default `room:history` page. */
   defaultHistory: 50,
-  /** Largest page a `room:join` (with `since`) or `room:history` answers with. */
+  /** Largest page `room:history` answers with. */
   maxHistoryPage: 200,
 } as const;
 

@@ -1,6 +1,6 @@
 import { createClient } from "redis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { client, closeAllClients, connected, eventually, next, ok, record, request } from "./support/clients.js";
+import { client, closeAllClients, connected, eventually, next, ok, record, request, within } from "./support/clients.js";
 import { startNode } from "./support/deployment.js";
 import { RedisServer, uniquePrefix } from "./support/redis-server.js";
 
@@ -154,15 +154,23 @@ describe("cluster on one Redis (in-process nodes)", () => {
     const room = uniqueRoom("outage");
     const alice = await connected(nodes[0]!.url, "quin");
     const bob = await connected(nodes[1]!.url, "rita");
-    await ok(alice, "room:join", { room });
-    await ok(bob, "room:join", { room });
+    const neighbour = await connected(nodes[0]!.url, "tess");
+    for (const socket of [alice, bob, neighbour]) await ok(socket, "room:join", { room });
     await redis.kill();
     await eventually(async () => expect(await readyz(nodes[0]!.url)).toBe(503), "/readyz to turn false");
     const refused = await request(alice, "room:send", { room, text: "lost?" });
     expect(refused).toEqual({ ok: false, error: { code: "unavailable", message: expect.any(String) } });
-    // Typing needs no store: local delivery keeps working.
-    const local = await connected(nodes[0]!.url, "sam");
-    await request(local, "room:join", { room }); // unavailable, but the socket lives on
+    // A new connection cannot be registered: it is refused as unavailable (the SDK retries).
+    const refusedSocket = client(nodes[0]!.url, "sam");
+    const refusal = await within(
+      new Promise<Error & { data?: unknown }>((resolve) => refusedSocket.once("connect_error", resolve)),
+      "the refused handshake",
+    );
+    expect(refusal.data).toEqual({ code: "unavailable", message: expect.any(String) });
+    // Connected sockets live on, and what needs no store still works between them: typing.
+    const typing = next(alice, "room:typing", (event) => event.user === "tess");
+    expect(await request(neighbour, "typing", { room, typing: true })).toEqual({ ok: true });
+    expect(await typing).toEqual({ room, user: "tess", typing: true });
     expect(alice.connected && bob.connected).toBe(true);
 
     await redis.restart();

@@ -41,6 +41,11 @@ export interface ChatOptions {
   storesUp: () => boolean;
 }
 
+/** A handshake refusal: the client's `connect_error` carries `{ code, message }` in `err.data`. */
+function codedError(code: ErrorCode, message: string): Error & { data: ErrorBody } {
+  return Object.assign(new Error(message), { data: { code, message } });
+}
+
 const toChatMessage = (room: string, stored: StoredMessage): ChatMessage => ({ ...stored, room });
 
 /**
@@ -64,18 +69,41 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void> } {
   /** Per-socket unregistration still running. */
   const leaving = new Set<Promise<unknown>>();
 
-  io.use((socket, next) => {
+  /** DMs held for a user while offline, handed over at the handshake, sent once connected. */
+  const heldFor = new WeakMap<ChatSocket, DirectMessage[]>();
+
+  /**
+   * Admits a handshake: a valid user, subscribed to their user room, and counted online, all
+   * before the client hears it is connected. From then on no DM can miss the socket or wait in
+   * the inbox, and the user is online on every node.
+   */
+  async function admit(socket: ChatSocket): Promise<Error | undefined> {
     const auth: unknown = socket.handshake.auth;
     const user = typeof auth === "object" && auth !== null && Object.hasOwn(auth, "user")
       ? checkName((auth as { user: unknown }).user, "user")
       : undefined;
-    if (!user?.ok) {
-      const error = new Error(user ? user.reason : "auth.user is required") as Error & { data: ErrorBody };
-      error.data = { code: ErrorCode.Unauthorized, message: error.message };
-      return next(error);
-    }
+    if (!user?.ok) return codedError(ErrorCode.Unauthorized, user ? user.reason : "auth.user is required");
     socket.data.user = user.name;
-    next();
+    const channel = userChannel(user.name);
+    socket.join(channel);
+    try {
+      await options.subscribed(channel);
+      heldFor.set(socket, (await presence.userConnected(user.name)).held);
+    } catch (error) {
+      socket.leave(channel);
+      return codedError(ErrorCode.Unavailable, "the chat store is unavailable, try again");
+    }
+    if (socket.conn.readyState !== "open") {
+      // The client left during the handshake: Socket.IO will not emit "connection" or "disconnect".
+      socket.leave(channel);
+      await presence.userDisconnected(user.name).catch(() => undefined);
+      return new Error("the connection closed during the handshake");
+    }
+    return undefined;
+  }
+
+  io.use((socket, next) => {
+    void admit(socket).then(next);
   });
 
   presence.onRemoteLeave((leave) => io.to(roomChannel(leave.room)).emit("room:presence", leave));
@@ -147,11 +175,8 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void> } {
       });
     }
 
-    socket.join(userChannel(user));
-    void serially(async () => {
-      const { held } = await presence.userConnected(user);
-      for (const dm of held) socket.emit("dm:message", dm);
-    }).catch((error) => log.warn({ err: error, socket: socket.id }, "could not register the connection"));
+    for (const dm of heldFor.get(socket) ?? []) socket.emit("dm:message", dm);
+    heldFor.delete(socket);
 
     handle("room:join", validate.join, ({ room, since }) =>
       serially(async () => {

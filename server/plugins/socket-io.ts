@@ -1,3 +1,4 @@
+import type { IncomingMessage } from "node:http";
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
 import { Server } from "socket.io";
@@ -39,9 +40,12 @@ export const socketIo = fp(async (app: FastifyInstance, options: SocketIoOptions
     },
     ...(options.adapter ? { adapter: options.adapter } : {}),
   });
-  // The same Origin check on requests of an existing session, the WebSocket upgrade among them.
-  io.engine.use((req: import("node:http").IncomingMessage, _res: unknown, next: (error?: Error) => void) => {
-    next(originAllowed(req) ? undefined : new Error(ErrorCode.Forbidden));
+  // The same Origin check on requests of an existing session (a `sid` in the query), the
+  // WebSocket upgrade among them; a new session's handshake is left to allowRequest, which
+  // answers 403.
+  io.engine.use((req: IncomingMessage, _res: unknown, next: (error?: Error) => void) => {
+    const ownsSession = new URL(req.url ?? "/", "http://localhost").searchParams.has("sid");
+    next(!ownsSession || originAllowed(req) ? undefined : new Error(ErrorCode.Forbidden));
   });
 
   app.decorate("io", io);

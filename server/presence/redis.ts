@@ -67,6 +67,8 @@ export class RedisPresence implements Presence {
       const held = await redis.run<string[]>(USER_CONNECT, [keys.userNodes(user), keys.userInbox(user)], [this.node]);
       return { held: held.map((json) => JSON.parse(json) as DirectMessage) };
     } catch (error) {
+      // The connection is refused: undo it here too.
+      await this.local.userDisconnected(user);
       this.dirty = true;
       throw error;
     }

@@ -41,15 +41,20 @@ export async function openRedis(config: Config, log: FastifyBaseLogger) {
   const cluster = config.redisCluster || config.redisUrls.length > 1;
   const name = `roomcast:${config.nodeId}`;
   let down = false;
-  const onError = (role: string) => (error: Error) => {
-    if (down) return;
+  let closing = false;
+  const markDown = (role: string) => (error: Error) => {
+    if (down || closing) return;
     down = true;
     log.warn({ role, err: { message: error.message, name: error.name } }, "lost the Redis connection; retrying");
   };
-  const onReady = () => {
+  // A cluster client has no "ready" event of its own: any command that succeeds also says so.
+  const markUp = () => {
     if (!down) return;
     down = false;
     log.info("Redis connection restored");
+  };
+  const subscriptionFailed = (error: Error) => {
+    if (!closing) log.warn({ err: { message: error.message, name: error.name } }, "a Redis (un)subscription failed");
   };
 
   const socket = { reconnectStrategy, connectTimeout: 5000 };
@@ -67,8 +72,8 @@ export async function openRedis(config: Config, log: FastifyBaseLogger) {
     subscriber = createClient({ url, socket, name });
   }
   for (const [role, client] of [["commands", commands], ["subscriber", subscriber]] as const) {
-    client.on("error", onError(role));
-    (client as Client).on("ready", onReady);
+    client.on("error", markDown(role));
+    (client as Client).on("ready", markUp);
   }
   await Promise.all([commands.connect(), subscriber.connect()]);
 
@@ -79,7 +84,9 @@ export async function openRedis(config: Config, log: FastifyBaseLogger) {
 
   const guard = async <T>(work: () => Promise<T>): Promise<T> => {
     try {
-      return await work();
+      const result = await work();
+      markUp();
+      return result;
     } catch (error) {
       if (error instanceof ErrorReply) throw error;
       throw new UnavailableError("Redis", { cause: error });
@@ -110,9 +117,8 @@ export async function openRedis(config: Config, log: FastifyBaseLogger) {
      */
     subscriber: {
       sSubscribe: (channels: string | string[], listener: (message: Buffer, channel: Buffer) => void, buffers: true) =>
-        subscriber.sSubscribe(channels, listener, buffers).catch((error: Error) => onError("subscriber")(error)),
-      sUnsubscribe: (channels: string | string[]) =>
-        subscriber.sUnsubscribe(channels).catch((error: Error) => onError("subscriber")(error)),
+        subscriber.sSubscribe(channels, listener, buffers).catch(subscriptionFailed),
+      sUnsubscribe: (channels: string | string[]) => subscriber.sUnsubscribe(channels).catch(subscriptionFailed),
     },
     /**
      * Resolves once every SSUBSCRIBE queued before it on `channel` has been answered: a second
@@ -123,6 +129,7 @@ export async function openRedis(config: Config, log: FastifyBaseLogger) {
     isReady: () =>
       !down && (cluster ? commands.isOpen && subscriber.isOpen : (commands as Client).isReady && (subscriber as Client).isReady),
     async close(): Promise<void> {
+      closing = true;
       await Promise.allSettled([commands.close(), subscriber.close()]);
     },
   };

@@ -1,6 +1,7 @@
 import type { AddressInfo } from "node:net";
 import { buildApp } from "../../server/app.js";
 import { loadConfig } from "../../server/config.js";
+import { uniquePrefix } from "./redis-server.js";
 
 /** A running chat service under test: one or more nodes. */
 export interface Deployment {
@@ -34,6 +35,36 @@ export async function startNode(env: Record<string, string>): Promise<{ url: str
   await app.listen({ port: 0, host: "127.0.0.1" });
   const { port } = app.server.address() as AddressInfo;
   return { url: `http://127.0.0.1:${port}`, close: () => app.close() };
+}
+
+/**
+ * Starts `count` in-process nodes sharing one Redis (given by its URL or seed list) under a fresh
+ * key prefix; `close` stops the nodes, then calls `after` (to stop that Redis).
+ */
+export async function startNodes(
+  count: number,
+  redisUrl: string,
+  env: Record<string, string> = {},
+  after: () => Promise<void> = async () => {},
+): Promise<Deployment> {
+  const prefix = uniquePrefix();
+  const nodes: { url: string; close(): Promise<void> }[] = [];
+  try {
+    for (let index = 0; index < count; index += 1) {
+      nodes.push(await startNode({ REDIS_URL: redisUrl, REDIS_PREFIX: prefix, NODE_ID: `node-${index}`, ...env }));
+    }
+  } catch (error) {
+    await Promise.all(nodes.map((node) => node.close()));
+    await after();
+    throw error;
+  }
+  return {
+    urls: nodes.map((node) => node.url),
+    async close() {
+      await Promise.all(nodes.map((node) => node.close()));
+      await after();
+    },
+  };
 }
 
 /** The embedded default: one node, in-memory state. */

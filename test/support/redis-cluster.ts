@@ -1,9 +1,8 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { eventually } from "./clients.js";
-import type { DeploymentFactory } from "./deployment.js";
-import { startNode } from "./deployment.js";
-import { RedisServer, uniquePrefix } from "./redis-server.js";
+import { startNodes, type DeploymentFactory } from "./deployment.js";
+import { RedisServer } from "./redis-server.js";
 
 const run = promisify(execFile);
 
@@ -37,19 +36,6 @@ export async function startRedisCluster(masters = 3): Promise<{ urls: string[]; 
 export function onRedisCluster(nodes: number): DeploymentFactory {
   return async (options = {}) => {
     const cluster = await startRedisCluster(3);
-    const prefix = uniquePrefix();
-    const started = [];
-    for (let index = 0; index < nodes; index += 1) {
-      started.push(
-        await startNode({ REDIS_URL: cluster.urls.join(","), REDIS_PREFIX: prefix, NODE_ID: `node-${index}`, ...options.env }),
-      );
-    }
-    return {
-      urls: started.map((node) => node.url),
-      async close() {
-        await Promise.all(started.map((node) => node.close()));
-        await cluster.stop();
-      },
-    };
+    return startNodes(nodes, cluster.urls.join(","), options.env, () => cluster.stop());
   };
 }
