@@ -1,0 +1,175 @@
+import { parseArgs } from "node:util";
+
+/** The scenarios of issue 6, by number. */
+export const SCENARIOS = {
+  1: "hot-room",
+  2: "spread-rooms",
+  3: "moderate-latency",
+  4: "idle-connections",
+  5: "saturation-knee",
+} as const;
+export type ScenarioNumber = keyof typeof SCENARIOS;
+
+/** A load at a fixed rate over a layout. */
+export interface FixedRateSize {
+  nodes: number;
+  /** Chat messages per second, all senders together. */
+  rate: number;
+  warmupMs: number;
+  windowMs: number;
+  drainMs: number;
+}
+
+export interface BenchConfig {
+  quick: boolean;
+  /** Interleaved rounds: every target once per round, the order rotating. */
+  rounds: number;
+  /** Extra attempts of a trial the busy check marked disturbed. */
+  retries: number;
+  /** Longest wait for a quiet machine before such an attempt. */
+  quietWaitMs: number;
+  /** Repeats allowed in the whole run, so a machine that stays busy cannot stretch it without end. */
+  retryBudget: number;
+  /** Load-generator processes. */
+  workers: number;
+  /** Caps every scenario's node count (1 benches roomcast's embedded mode, for development). */
+  maxNodes: number;
+  scenarios: ScenarioNumber[];
+  /** Target names, in the order of the first round. */
+  targets: string[];
+  /** Characters of each chat message's text. */
+  textLength: number;
+  /** Messages sent together in scenarios 1 to 3 (1: evenly spaced). */
+  burst: number;
+  /** Whether this run's JSON and chart become bench/results/latest.*. */
+  publish: boolean;
+  /** Folder for V8 CPU profiles of every server process (--profile DIR), for finding levers. */
+  profileDir: string | undefined;
+  hotRoom: FixedRateSize & { clients: number; senders: number };
+  spread: FixedRateSize & { rooms: number; members: number };
+  moderate: FixedRateSize & {
+    rooms: number;
+    members: number;
+    /** Share of the lower saturation rate of scenario 5 (roomcast, stock) to run at. */
+    shareOfKnee: number;
+  };
+  idle: { connections: number; roomSize: number };
+  knee: {
+    nodes: number;
+    clients: number;
+    senders: number;
+    /** First rate tried, chat messages per second. */
+    startRate: number;
+    factor: number;
+    maxSteps: number;
+    p99LimitMs: number;
+    warmupMs: number;
+    windowMs: number;
+    drainMs: number;
+  };
+}
+
+const USAGE = `usage: npm run bench -- [options]
+  --quick              scenarios 1 and 2, cut down (under 3 minutes); last line is a JSON summary
+  --scenarios 1,2,...  which scenarios to run (default: all; --quick: 1,2)
+  --targets a,b,...    roomcast, stock, raw-ws, and the levers roomcast+cork, stock+cork
+                       (default: roomcast,stock,raw-ws; quick: roomcast,stock)
+  --rounds N           interleaved rounds, medians reported (default 3)
+  --retries N          repeats of a trial the busy check marks (default 1)
+  --hot-rate N         scenario 1 chat messages/s (default 20: 10,000 deliveries/s)
+  --spread-rate N      scenario 2 chat messages/s (default 300: 3,000 deliveries/s)
+  --burst N            send scenario 1-3 messages in bursts of N at the same mean rate (default 1)
+  --moderate-rate N    scenario 3 chat messages/s when scenario 5 does not run (default 100)
+  --idle-connections N scenario 4 connections (default 5000)
+  --knee-steps N       most rates scenario 5 tries per scan (default 16)
+  --max-nodes N        cap node counts (1: roomcast embedded mode, for development)
+  --workers N          load-generator processes (default 1)
+  --profile DIR        write a V8 CPU profile of every server process into DIR (for finding levers)
+  --publish            also write bench/results/latest.json and latest.svg (default for a full run)
+  --no-publish         do not`;
+
+function positive(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number, got "${raw}"\n${USAGE}`);
+  return value;
+}
+
+/** Reads the command line; throws with the usage on a bad option. */
+export function parseConfig(argv: string[]): BenchConfig {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: "boolean", default: false },
+      scenarios: { type: "string" },
+      targets: { type: "string" },
+      rounds: { type: "string" },
+      retries: { type: "string" },
+      "hot-rate": { type: "string" },
+      "spread-rate": { type: "string" },
+      "moderate-rate": { type: "string" },
+      "idle-connections": { type: "string" },
+      "knee-steps": { type: "string" },
+      burst: { type: "string" },
+      "max-nodes": { type: "string" },
+      workers: { type: "string" },
+      publish: { type: "boolean" },
+      profile: { type: "string" },
+      "no-publish": { type: "boolean" },
+      help: { type: "boolean", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const quick = values.quick ?? false;
+  const scenarios = (values.scenarios ?? (quick ? "1,2" : "1,2,3,4,5")).split(",").map((item) => {
+    const number = Number(item.trim());
+    if (!(number in SCENARIOS)) throw new Error(`unknown scenario "${item}"\n${USAGE}`);
+    return number as ScenarioNumber;
+  });
+  const targets = (values.targets ?? (quick ? "roomcast,stock" : "roomcast,stock,raw-ws")).split(",").map((item) => item.trim());
+  const window = quick
+    ? { warmupMs: 1000, windowMs: 3000, drainMs: 700 }
+    : { warmupMs: 3000, windowMs: 10_000, drainMs: 2000 };
+  return {
+    quick,
+    rounds: Math.round(positive("rounds", values.rounds, 3)),
+    retries: Math.round(Number(values.retries ?? 1)),
+    quietWaitMs: quick ? 3000 : 10_000,
+    retryBudget: quick ? 2 : 12,
+    workers: Math.round(positive("workers", values.workers, 1)),
+    maxNodes: Math.round(positive("max-nodes", values["max-nodes"], 64)),
+    scenarios,
+    targets,
+    textLength: 100,
+    burst: Math.round(positive("burst", values.burst, 1)),
+    publish: values["no-publish"] ? false : (values.publish ?? !quick),
+    profileDir: values.profile,
+    hotRoom: { nodes: 2, clients: 500, senders: 10, rate: positive("hot-rate", values["hot-rate"], 20), ...window },
+    spread: { nodes: 4, rooms: 100, members: 10, rate: positive("spread-rate", values["spread-rate"], 300), ...window },
+    moderate: {
+      nodes: 3,
+      rooms: 90,
+      members: 10,
+      rate: positive("moderate-rate", values["moderate-rate"], 100),
+      shareOfKnee: 0.25,
+      ...window,
+    },
+    idle: { connections: Math.round(positive("idle-connections", values["idle-connections"], 5000)), roomSize: 100 },
+    knee: {
+      nodes: 2,
+      clients: 500,
+      senders: 10,
+      startRate: 10,
+      factor: 1.25,
+      maxSteps: Math.round(positive("knee-steps", values["knee-steps"], 16)),
+      p99LimitMs: 50,
+      warmupMs: 1000,
+      windowMs: 3000,
+      drainMs: 1000,
+    },
+  };
+}

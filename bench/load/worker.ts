@@ -1,0 +1,160 @@
+/**
+ * A load-generator process, driven over IPC by load/generator.ts. It holds many clients of one
+ * target at a time, runs open-loop send schedules over them, and reports what they received.
+ */
+import { now, sleepUntil } from "../clock.js";
+import { connectClient, type ClientHooks, type LoadClient } from "./clients.js";
+import { Histogram } from "./histogram.js";
+import type { ClientPlan, FromWorker, Reply, Request, RunPlan, RunResult, ToWorker } from "./messages.js";
+import { encodeText, intendedAtOf } from "./payload.js";
+
+/** Client groups by id: one per target of a scenario. */
+const groups = new Map<number, LoadClient[]>();
+/** The run in progress, on one group; deliveries outside a run are not counted. */
+let current: { group: number; plan: RunPlan; result: RunResult; latency: Histogram } | undefined;
+let lost = 0;
+let acks = { ok: 0, failed: 0 };
+/** Deliveries to a group that is not the one running: targets must not hear each other. */
+let strays = 0;
+
+const hooksOf = (group: number): ClientHooks => ({
+  onMessage(text) {
+    if (!current) return;
+    if (current.group !== group) {
+      strays++;
+      return;
+    }
+    const at = now();
+    const { plan, result } = current;
+    result.received++;
+    if (at >= plan.windowStart && at < plan.windowEnd) result.receivedInWindow++;
+    const intendedAt = intendedAtOf(text);
+    if (intendedAt >= plan.windowStart && intendedAt < plan.windowEnd) {
+      result.deliveredOfWindow++;
+      current.latency.record(at - intendedAt);
+    }
+  },
+  onAck(ok) {
+    if (ok) acks.ok++;
+    else acks.failed++;
+  },
+  onLost() {
+    lost++;
+  },
+});
+
+function reply(message: FromWorker): void {
+  process.send?.(message);
+}
+
+async function connectAll(
+  group: number,
+  protocol: Parameters<typeof connectClient>[0]["protocol"],
+  plans: ClientPlan[],
+  concurrency: number,
+  timeoutMs: number,
+) {
+  const hooks = hooksOf(group);
+  const opened: LoadClient[] = new Array<LoadClient>(plans.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < plans.length) {
+      const index = next++;
+      const plan = plans[index]!;
+      const client = await connectClient({ protocol, url: plan.url, user: plan.user, hooks, timeoutMs });
+      opened[index] = client;
+      for (const room of plan.rooms) await client.join(room);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(concurrency, plans.length) }, lane));
+  } catch (error) {
+    for (const client of opened) client?.close();
+    throw error;
+  }
+  return opened;
+}
+
+/** Sends on schedule until `stopAt`, then returns what was received. */
+async function run(group: number, clients: LoadClient[], plan: RunPlan): Promise<RunResult> {
+  const result: RunResult = {
+    sent: 0,
+    sentInWindow: {},
+    received: 0,
+    receivedInWindow: 0,
+    deliveredOfWindow: 0,
+    latency: { counts: [], missing: 0 },
+    sendLag: { counts: [], missing: 0 },
+    acks: { ok: 0, failed: 0 },
+    lost: 0,
+    strays: 0,
+  };
+  const latency = new Histogram();
+  const sendLag = new Histogram();
+  acks = { ok: 0, failed: 0 };
+  lost = 0;
+  strays = 0;
+  current = { group, plan, result, latency };
+  const interval = 1000 / plan.ratePerSecond;
+  const total = plan.senders.length === 0 ? 0 : Math.floor((plan.stopAt - plan.startAt) / interval);
+  let k = 0;
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const at = now();
+      // Everything due by now leaves now, with its intended time: a late generator shows as latency.
+      while (k < total) {
+        const intendedAt = plan.startAt + Math.floor(k / plan.burst) * plan.burst * interval;
+        if (intendedAt > at) break;
+        const sender = plan.senders[k % plan.senders.length]!;
+        sendLag.record(now() - intendedAt);
+        clients[sender.client]!.send(sender.room, encodeText(intendedAt, k, plan.textLength));
+        result.sent++;
+        if (intendedAt >= plan.windowStart && intendedAt < plan.windowEnd) {
+          result.sentInWindow[sender.room] = (result.sentInWindow[sender.room] ?? 0) + 1;
+        }
+        k++;
+      }
+      if (k < total) setTimeout(tick, Math.max(0, plan.startAt + Math.floor(k / plan.burst) * plan.burst * interval - now()));
+      else resolve();
+    };
+    setTimeout(tick, Math.max(0, plan.startAt - now()));
+  });
+  await sleepUntil(plan.stopAt);
+  current = undefined;
+  result.latency = latency.toJSON();
+  result.sendLag = sendLag.toJSON();
+  result.acks = acks;
+  result.lost = lost;
+  result.strays = strays;
+  return result;
+}
+
+async function handle(message: Request): Promise<Reply> {
+  switch (message.type) {
+    case "connect": {
+      const started = now();
+      for (const client of groups.get(message.group) ?? []) client.close();
+      const clients = await connectAll(message.group, message.protocol, message.clients, message.concurrency, message.timeoutMs);
+      groups.set(message.group, clients);
+      return { type: "connected", clients: clients.length, ms: now() - started };
+    }
+    case "run": {
+      const clients = groups.get(message.group);
+      if (!clients) throw new Error(`no client group ${message.group}`);
+      return { type: "ran", result: await run(message.group, clients, message.plan) };
+    }
+    case "disconnect":
+      for (const client of groups.get(message.group) ?? []) client.close();
+      groups.delete(message.group);
+      return { type: "disconnected" };
+  }
+}
+
+process.on("message", (message: ToWorker) => {
+  handle(message).then(
+    (answer) => reply({ ...answer, id: message.id }),
+    (error: unknown) => reply({ type: "failed", error: error instanceof Error ? error.message : String(error), id: message.id }),
+  );
+});
+// The orchestrator is gone: nothing else would stop this process.
+process.on("disconnect", () => process.exit(0));

@@ -1,0 +1,44 @@
+import { createConnection, createServer } from "node:net";
+import { now, sleep } from "./clock.js";
+
+/** Every process of the benchmark listens and connects on loopback only. */
+export const HOST = "127.0.0.1";
+
+/** A TCP port that was free a moment ago (the OS picks it; the caller binds it right away). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, HOST, () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => (port > 0 ? resolve(port) : reject(new Error("no port assigned"))));
+    });
+  });
+}
+
+function connects(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: HOST, port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+/**
+ * Waits until something accepts TCP connections on `port`, polling every 50 ms.
+ *
+ * @param alive checked between polls: a process that died is not waited for.
+ */
+export async function waitForPort(port: number, timeoutMs: number, alive: () => boolean = () => true): Promise<void> {
+  const deadline = now() + timeoutMs;
+  while (now() < deadline) {
+    if (await connects(port)) return;
+    if (!alive()) throw new Error(`the process meant to listen on port ${port} exited`);
+    await sleep(50);
+  }
+  throw new Error(`nothing listened on port ${port} within ${timeoutMs} ms`);
+}

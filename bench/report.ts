@@ -1,0 +1,170 @@
+import { mkdirSync, writeFileSync, copyFileSync } from "node:fs";
+import { join } from "node:path";
+import { renderChart } from "./chart.js";
+import { benchPath } from "./paths.js";
+import { toJson, type BenchResults } from "./results.js";
+import type { FixedRateSummary } from "./scenarios/fixed-rate.js";
+import { ratio } from "./stats.js";
+
+type Cell = string | number | undefined;
+
+function format(value: Cell, digits = 0): string {
+  if (value === undefined) return "-";
+  if (typeof value === "string") return value;
+  if (value === Infinity) return "lost";
+  if (!Number.isFinite(value)) return "-";
+  return value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function table(title: string, header: string[], rows: string[][]): string {
+  const widths = header.map((cell, column) => Math.max(cell.length, ...rows.map((row) => row[column]!.length)));
+  const line = (cells: string[]) =>
+    cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join("  ");
+  return [title, line(header), widths.map((width) => "-".repeat(width)).join("  "), ...rows.map(line), ""].join("\n");
+}
+
+const times = (value: number | undefined) => (value === undefined ? "-" : `${value.toFixed(2)}x`);
+const busy = (disturbed: number, trials: number) => (disturbed > 0 ? `${disturbed}/${trials}` : "");
+
+const THROUGHPUT_HEADER = ["deliveries/s", "per server CPU-s", "vs stock", "per CPU-s w/ Redis", "writes/delivery"];
+
+/** The throughput columns of a fixed-rate scenario; `stock` is stock's deliveries per server CPU-s. */
+const throughputCells = (s: FixedRateSummary, stock: number | undefined): string[] => [
+  format(s.deliveriesPerSecond),
+  format(s.perServerCpuSecond),
+  times(ratio(s.perServerCpuSecond, stock)),
+  format(s.perCpuSecondWithRedis),
+  format(s.serverWritesPerDelivery, 2),
+];
+
+/** The console tables: one per scenario, then where the issue's targets stand. */
+export function renderTables(results: BenchResults): string {
+  const { scenarios } = results;
+  const parts: string[] = [];
+  const hot = scenarios.hotRoom;
+  if (hot) {
+    const stock = hot.summary.stock?.perServerCpuSecond;
+    parts.push(
+      table(
+        `Scenario 1, hot room: ${hot.layout.nodes} nodes, ${hot.layout.clients} clients in one room, ` +
+          `${hot.load.rate} msgs/s from ${hot.layout.senders} senders (medians of ${results.config.rounds} rounds)`,
+        ["target", ...THROUGHPUT_HEADER, "p50 ms", "p99 ms", "p99.9 ms", "missing", "busy"],
+        Object.entries(hot.summary).map(([target, s]) => [
+          target,
+          ...throughputCells(s, stock),
+          format(s.p50Ms, 2),
+          format(s.p99Ms, 2),
+          format(s.p999Ms, 2),
+          format(s.missing),
+          busy(s.disturbed, s.trials),
+        ]),
+      ),
+    );
+  }
+  const spread = scenarios.spreadRooms;
+  if (spread) {
+    const stock = spread.summary.stock?.perServerCpuSecond;
+    parts.push(
+      table(
+        `Scenario 2, spread rooms: ${spread.layout.nodes} nodes, ${spread.layout.rooms} rooms of ` +
+          `${spread.layout.clients / spread.layout.rooms}, each held by one node, ${spread.load.rate} msgs/s`,
+        ["target", ...THROUGHPUT_HEADER, "Redis msgs/chat msg", "p99 ms", "busy"],
+        Object.entries(spread.summary).map(([target, s]) => [
+          target,
+          ...throughputCells(s, stock),
+          format(s.redisPushesPerChatMessage, 2),
+          format(s.p99Ms, 2),
+          busy(s.disturbed, s.trials),
+        ]),
+      ),
+    );
+  }
+  const knee = scenarios.saturationKnee;
+  if (knee) {
+    const stock = knee.summary.stock?.kneeDeliveriesPerSecond;
+    parts.push(
+      table(
+        `Scenario 5, saturation knee: hot room, rate x${knee.scan.factor} per step until p99 > ${knee.scan.p99LimitMs} ms`,
+        ["target", "knee msgs/s", "knee deliveries/s", "vs stock", "server cores", "load-generator cores"],
+        Object.entries(knee.summary).map(([target, s]) => [
+          target,
+          format(s.kneeRate),
+          format(s.kneeDeliveriesPerSecond),
+          times(ratio(s.kneeDeliveriesPerSecond, stock)),
+          format(s.kneeServerCores, 2),
+          format(s.kneeLoadCores, 2),
+        ]),
+      ),
+    );
+  }
+  const moderate = scenarios.moderateLatency;
+  if (moderate) {
+    parts.push(
+      table(
+        `Scenario 3, latency at moderate load: ${moderate.layout.nodes} nodes, ${moderate.layout.rooms} rooms of ` +
+          `${moderate.layout.clients / moderate.layout.rooms} spread over the nodes, ${format(moderate.load.rate)} msgs/s ` +
+          `(${moderate.rateFrom})`,
+        ["target", "deliveries/s", "p50 ms", "p99 ms", "p99.9 ms", "missing", "busy"],
+        Object.entries(moderate.summary).map(([target, s]) => [
+          target,
+          format(s.deliveriesPerSecond),
+          format(s.p50Ms, 2),
+          format(s.p99Ms, 2),
+          format(s.p999Ms, 2),
+          format(s.missing),
+          busy(s.disturbed, s.trials),
+        ]),
+      ),
+    );
+  }
+  const idle = scenarios.idleConnections;
+  if (idle) {
+    parts.push(
+      table(
+        `Scenario 4, idle connections: ${idle.layout.connections} on one node, in rooms of ${idle.layout.roomSize}, after forced GC`,
+        ["target", "heap KiB/conn", "RSS KiB/conn"],
+        Object.entries(idle.summary).map(([target, s]) => [
+          target,
+          format(s.heapKiBPerConnection, 1),
+          format(s.rssKiBPerConnection, 1),
+        ]),
+      ),
+    );
+  }
+  parts.push(renderTargets(results));
+  return parts.join("\n");
+}
+
+/** Where the issue's targets stand (a benchmark reports; it does not fail). */
+function renderTargets(results: BenchResults): string {
+  const h = results.headline;
+  const rows: string[][] = [];
+  const check = (name: string, value: number | null | undefined, goal: string, met: (value: number) => boolean) => {
+    if (value === undefined || value === null) return;
+    rows.push([name, format(value, 2), goal, met(value) ? "met" : "not met"]);
+  };
+  check("hot room, roomcast/stock per server CPU-s", h.hot_room_ratio, ">= 1.2", (v) => v >= 1.2);
+  check("spread, roomcast/stock per server CPU-s", h.spread_ratio, ">= 1.5", (v) => v >= 1.5);
+  check("spread, Redis msgs per chat msg (roomcast)", h.spread_redis_msgs_per_chat_msg_roomcast, "<= 1.1", (v) => v <= 1.1);
+  check("moderate load, roomcast p99 ms", h.moderate_p99_ms_roomcast, "<= 5", (v) => v <= 5);
+  check("idle, roomcast heap KiB per connection", h.idle_heap_kib_per_conn_roomcast, "<= 14", (v) => v <= 14);
+  return rows.length === 0 ? "" : table("Issue 6 targets", ["figure", "measured", "target", ""], rows);
+}
+
+/** Writes bench/results/<date>.json and .svg, and latest.* when `publish`; returns the paths. */
+export function writeResults(results: BenchResults, publish: boolean): string[] {
+  const folder = benchPath("results/");
+  mkdirSync(folder, { recursive: true });
+  const stamp = results.date.replace(/[:]/g, "-").replace(/\.\d+Z$/, "Z");
+  const json = join(folder, `${stamp}.json`);
+  const svg = join(folder, `${stamp}.svg`);
+  writeFileSync(json, `${toJson(results)}\n`);
+  writeFileSync(svg, renderChart(results));
+  const written = [json, svg];
+  if (publish) {
+    copyFileSync(json, join(folder, "latest.json"));
+    copyFileSync(svg, join(folder, "latest.svg"));
+    written.push(join(folder, "latest.json"), join(folder, "latest.svg"));
+  }
+  return written;
+}

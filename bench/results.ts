@@ -1,0 +1,130 @@
+import type { BenchConfig } from "./config.js";
+import type { FixedRateResult } from "./scenarios/fixed-rate.js";
+import type { IdleResult } from "./scenarios/idle.js";
+import type { KneeResult } from "./scenarios/knee.js";
+import { FOREIGN_CORES_LIMIT } from "./session.js";
+import { ratio } from "./stats.js";
+import type { MachineInfo } from "./system.js";
+
+/** Everything one run measured: the content of bench/results/<date>.json. */
+export interface BenchResults {
+  schema: 1;
+  date: string;
+  quick: boolean;
+  durationSeconds: number;
+  machine: MachineInfo;
+  versions: Record<string, string>;
+  config: BenchConfig;
+  method: Record<string, string>;
+  busyCheck: { foreignCoresLimit: number; trials: number; repeated: number; stillDisturbed: number };
+  scenarios: {
+    hotRoom?: FixedRateResult;
+    spreadRooms?: FixedRateResult;
+    moderateLatency?: FixedRateResult & { rateFrom: string };
+    idleConnections?: IdleResult;
+    saturationKnee?: KneeResult;
+  };
+  /** The figures the issue asks for, flat; the --quick JSON line is a subset of these. */
+  headline: Record<string, number | null>;
+}
+
+export const METHOD: Record<string, string> = {
+  load:
+    "One load-generator process holds every client (socket.io-client over the websocket transport, or plain ws " +
+    "for raw-ws) and sends open-loop: message k is due at start + k/rate from sender k mod n, whether or not " +
+    "earlier ones were answered. Each text carries its intended send time.",
+  latency:
+    "End to end, from the intended send time to the receipt of room:message by each member, on the machine's " +
+    "monotonic clock (one clock for every process), so a late generator or a stalled server shows as latency " +
+    "(no coordinated omission). A delivery still missing after the drain counts as infinitely late. Log-linear " +
+    "histogram, values kept within 1.6 %.",
+  cpu:
+    "CPU-seconds (utime + stime of /proc/<pid>/stat) of every server process, read at the start and the end of the " +
+    "measured window. Deliveries per server CPU-second = room:message events received in the window / that CPU. " +
+    "Redis's CPU is read the same way and reported apart (perCpuSecondWithRedis). Write system calls of the servers " +
+    "(syscw of /proc/<pid>/io) per delivery show how many frames each write carries (serverWritesPerDelivery).",
+  redisFanout:
+    "Each node's Redis URL points at a counting TCP relay in the benchmark process that passes every byte on and " +
+    "counts the pub/sub pushes Redis writes to that node (message, pmessage, smessage frames). Pushes to all nodes " +
+    "in the window / chat messages sent in the window = Redis-to-node messages per chat message.",
+  memory:
+    "A module preloaded into every server (bench/targets/probe.mjs, the same for all targets) runs three full GCs " +
+    "(--expose-gc) on request and reports process.memoryUsage(). Heap = heapUsed, RSS = VmRSS of /proc/<pid>/status; " +
+    "per connection = (with the clients - before any client) / connections.",
+  busyCheck:
+    `Machine CPU (user + nice + system of /proc/stat) minus the CPU of the benchmark's own processes (servers, ` +
+    `Redis, load generator, this process), over 0.5 s before a trial and over its window. More than ` +
+    `${FOREIGN_CORES_LIMIT} cores of someone else's work (or of hypervisor steal) marks the trial disturbed, and it ` +
+    "is run again; the JSON keeps the rejected attempts.",
+  rounds:
+    "Every trial starts the target afresh (and empties Redis). Rounds run the targets interleaved, rotating the " +
+    "order (A-B-C, B-C-A, C-A-B); figures are medians over the rounds.",
+};
+
+const round = (value: number | undefined, digits = 2): number | null =>
+  value === undefined || !Number.isFinite(value) ? null : Math.round(value * 10 ** digits) / 10 ** digits;
+
+/** The flat figures, the quick JSON line's keys first. */
+export function headline(scenarios: BenchResults["scenarios"]): Record<string, number | null> {
+  const hot = scenarios.hotRoom?.summary;
+  const spread = scenarios.spreadRooms?.summary;
+  const moderate = scenarios.moderateLatency?.summary;
+  const idle = scenarios.idleConnections?.summary;
+  const knee = scenarios.saturationKnee?.summary;
+  const figures: Record<string, number | null> = {
+    hot_room_roomcast_per_cpu_s: round(hot?.roomcast?.perServerCpuSecond, 0),
+    hot_room_stock_per_cpu_s: round(hot?.stock?.perServerCpuSecond, 0),
+    hot_room_ratio: round(ratio(hot?.roomcast?.perServerCpuSecond, hot?.stock?.perServerCpuSecond), 3),
+    spread_redis_msgs_per_chat_msg_roomcast: round(spread?.roomcast?.redisPushesPerChatMessage, 3),
+    spread_redis_msgs_per_chat_msg_stock: round(spread?.stock?.redisPushesPerChatMessage, 3),
+    p99_ms_roomcast: round(hot?.roomcast?.p99Ms),
+    p99_ms_stock: round(hot?.stock?.p99Ms),
+  };
+  if (hot) {
+    Object.assign(figures, {
+      hot_room_raw_ws_per_cpu_s: round(hot["raw-ws"]?.perServerCpuSecond, 0),
+      hot_room_roomcast_deliveries_per_s: round(hot.roomcast?.deliveriesPerSecond, 0),
+      hot_room_stock_deliveries_per_s: round(hot.stock?.deliveriesPerSecond, 0),
+      hot_room_p50_ms_roomcast: round(hot.roomcast?.p50Ms),
+      hot_room_p50_ms_stock: round(hot.stock?.p50Ms),
+      hot_room_p999_ms_roomcast: round(hot.roomcast?.p999Ms),
+      hot_room_p999_ms_stock: round(hot.stock?.p999Ms),
+    });
+  }
+  if (spread) {
+    Object.assign(figures, {
+      spread_roomcast_per_cpu_s: round(spread.roomcast?.perServerCpuSecond, 0),
+      spread_stock_per_cpu_s: round(spread.stock?.perServerCpuSecond, 0),
+      spread_ratio: round(ratio(spread.roomcast?.perServerCpuSecond, spread.stock?.perServerCpuSecond), 3),
+    });
+  }
+  if (moderate) {
+    Object.assign(figures, {
+      moderate_p50_ms_roomcast: round(moderate.roomcast?.p50Ms),
+      moderate_p99_ms_roomcast: round(moderate.roomcast?.p99Ms),
+      moderate_p999_ms_roomcast: round(moderate.roomcast?.p999Ms),
+      moderate_p99_ms_stock: round(moderate.stock?.p99Ms),
+    });
+  }
+  if (idle) {
+    Object.assign(figures, {
+      idle_heap_kib_per_conn_roomcast: round(idle.roomcast?.heapKiBPerConnection, 1),
+      idle_heap_kib_per_conn_stock: round(idle.stock?.heapKiBPerConnection, 1),
+      idle_rss_kib_per_conn_roomcast: round(idle.roomcast?.rssKiBPerConnection, 1),
+      idle_rss_kib_per_conn_stock: round(idle.stock?.rssKiBPerConnection, 1),
+    });
+  }
+  if (knee) {
+    Object.assign(figures, {
+      knee_deliveries_per_s_roomcast: round(knee.roomcast?.kneeDeliveriesPerSecond, 0),
+      knee_deliveries_per_s_stock: round(knee.stock?.kneeDeliveriesPerSecond, 0),
+      knee_deliveries_per_s_raw_ws: round(knee["raw-ws"]?.kneeDeliveriesPerSecond, 0),
+    });
+  }
+  return figures;
+}
+
+/** JSON without Infinity or NaN (they become null; `missing` says why a latency is absent). */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, (_key, item: unknown) => (typeof item === "number" && !Number.isFinite(item) ? null : item), 2);
+}

@@ -1,0 +1,107 @@
+import type { FixedRateSize } from "../config.js";
+import type { Layout } from "../layout.js";
+import { Session, type Measurement } from "../session.js";
+import { median } from "../stats.js";
+import { interleave, resultsOf, serverFlags, type BenchContext, type TrialRecord } from "./context.js";
+
+/** Medians over the rounds of one target. */
+export interface FixedRateSummary {
+  trials: number;
+  disturbed: number;
+  deliveriesPerSecond?: number;
+  perServerCpuSecond?: number;
+  perCpuSecondWithRedis?: number;
+  p50Ms?: number;
+  p99Ms?: number;
+  p999Ms?: number;
+  missing?: number;
+  redisPushesPerChatMessage?: number;
+  serverWritesPerDelivery?: number;
+}
+
+export interface FixedRateResult {
+  layout: { nodes: number; clients: number; rooms: number; senders: number };
+  load: FixedRateSize & { textLength: number; burst: number };
+  trials: Array<TrialRecord<Measurement>>;
+  summary: Record<string, FixedRateSummary>;
+}
+
+/** A progress line for one measurement. */
+export function describe(result: Measurement): string {
+  return (
+    `${Math.round(result.deliveriesPerSecond)} deliveries/s, ${Math.round(result.perServerCpuSecond)} per server CPU-s, ` +
+    `p99 ${result.latency.p99?.toFixed(1)} ms, ${result.serverWritesPerDelivery.toFixed(2)} writes/delivery` +
+    (result.redis ? `, ${result.redis.perChatMessage.toFixed(2)} Redis pushes/msg` : "") +
+    `, CPU servers ${result.cpu.servers.map((cpu) => (cpu / result.windowSeconds).toFixed(2)).join("+")} ` +
+    `load ${(result.cpu.load / result.windowSeconds).toFixed(2)} redis ${((result.cpu.redis ?? 0) / result.windowSeconds).toFixed(2)}, ` +
+    `foreign ${result.before.foreign.toFixed(2)}/${result.during.foreign.toFixed(2)}` +
+    (result.lost > 0 ? `, ${result.lost} connections lost` : "") +
+    (result.strays > 0 ? `, ${result.strays} deliveries to another target's clients (cross-talk!)` : "") +
+    (result.disturbed ? " (busy)" : "")
+  );
+}
+
+/** Runs one layout at one fixed rate against every target, interleaved over the rounds. */
+export async function fixedRate(
+  context: BenchContext,
+  label: string,
+  layout: Layout,
+  size: FixedRateSize,
+  options: { tapRedis: boolean },
+): Promise<FixedRateResult> {
+  const shape = { ...size, textLength: context.config.textLength, burst: context.config.burst };
+  // Every target runs for the whole scenario, its clients connected; the rounds take turns loading
+  // one of them while the others sit idle (the busy check counts their CPU as the benchmark's own).
+  await context.redis.flush();
+  const sessions = new Map<string, Session>();
+  let trials: Array<TrialRecord<Measurement>>;
+  try {
+    // Opened side by side (the machine is idle meanwhile); a failure still closes the others.
+    const opened = await Promise.allSettled(
+      context.targets.map((target) =>
+        Session.open({ target, layout, generator: context.generator, redis: context.redis, tapRedis: options.tapRedis, nodeFlags: serverFlags(context) }),
+      ),
+    );
+    opened.forEach((outcome, index) => {
+      if (outcome.status === "fulfilled") sessions.set(context.targets[index]!.name, outcome.value);
+    });
+    const failed = opened.find((outcome): outcome is PromiseRejectedResult => outcome.status === "rejected");
+    if (failed) throw failed.reason;
+    trials = await interleave(context, label, async (target) => {
+      const session = sessions.get(target.name)!;
+      const result = await session.measure(shape);
+      context.log(`  ${label} ${target.name}: ${describe(result)}`);
+      return { mode: session.deployment.mode, result };
+    });
+  } finally {
+    await Promise.allSettled([...sessions.values()].map((session) => session.close()));
+  }
+  const summary: Record<string, FixedRateSummary> = {};
+  for (const target of context.targets) {
+    const results = resultsOf(trials, target.name);
+    summary[target.name] = {
+      trials: results.length,
+      disturbed: trials.filter((trial) => trial.target === target.name && trial.disturbed).length,
+      deliveriesPerSecond: median(results.map((r) => r.deliveriesPerSecond)),
+      perServerCpuSecond: median(results.map((r) => r.perServerCpuSecond)),
+      perCpuSecondWithRedis: median(results.map((r) => r.perCpuSecondWithRedis)),
+      p50Ms: median(results.map((r) => r.latency.p50)),
+      p99Ms: median(results.map((r) => r.latency.p99)),
+      p999Ms: median(results.map((r) => r.latency.p999)),
+      missing: median(results.map((r) => r.missing)),
+      redisPushesPerChatMessage: median(results.map((r) => r.redis?.perChatMessage)),
+      serverWritesPerDelivery: median(results.map((r) => r.serverWritesPerDelivery)),
+    };
+  }
+  return {
+    layout: {
+      nodes: layout.nodes,
+      clients: layout.clients.length,
+      rooms: Object.keys(layout.roomSizes).length,
+      senders: layout.senders.length,
+    },
+    load: shape,
+    trials,
+    summary,
+  };
+}

@@ -1,0 +1,95 @@
+import { sleep } from "../clock.js";
+import type { Layout } from "../layout.js";
+import { Session } from "../session.js";
+import { median } from "../stats.js";
+import { processRssKiB } from "../system.js";
+import type { MemoryReport } from "../targets/server-node.js";
+import { interleave, resultsOf, serverFlags, type BenchContext, type TrialRecord } from "./context.js";
+
+/** Memory of the one node before and after the idle clients connected, each after forced GCs. */
+export interface IdleMeasurement {
+  connections: number;
+  /** KiB of V8 heap in use per connection. */
+  heapKiBPerConnection: number;
+  /** KiB of resident memory (/proc VmRSS) per connection. */
+  rssKiBPerConnection: number;
+  before: { heapUsed: number; rssKiB: number };
+  after: { heapUsed: number; rssKiB: number };
+  /** Whether the process really ran its GCs (it had --expose-gc). */
+  gc: boolean;
+  disturbed: boolean;
+}
+
+export interface IdleSummary {
+  trials: number;
+  heapKiBPerConnection?: number;
+  rssKiBPerConnection?: number;
+}
+
+export interface IdleResult {
+  layout: { connections: number; roomSize: number };
+  trials: Array<TrialRecord<IdleMeasurement>>;
+  summary: Record<string, IdleSummary>;
+}
+
+/** How long connected clients sit before the second reading, so join-time garbage can be collected. */
+const SETTLE_MS = 2000;
+
+/**
+ * Scenario 4: one node, `connections` clients that connect, join one room each and then do nothing.
+ * Heap and RSS are read after forced full GCs, with no client and with all of them; the difference
+ * over the count is the cost of one idle connection.
+ */
+export async function idleScenario(context: BenchContext, layout: Layout, roomSize: number): Promise<IdleResult> {
+  const connections = layout.clients.length;
+  const trials = await interleave(context, "idle", async (target) => {
+    await context.redis.flush();
+    let baseline: { report: MemoryReport; rssKiB: number } | undefined;
+    const session = await Session.open({
+      target,
+      layout,
+      generator: context.generator,
+      redis: context.redis,
+      tapRedis: false,
+      nodeFlags: serverFlags(context),
+      onStarted: async (deployment) => {
+        const node = deployment.nodes[0]!;
+        const report = await node.memory();
+        baseline = { report, rssKiB: processRssKiB(node.process.pid) ?? Number.NaN };
+      },
+    });
+    try {
+      await sleep(SETTLE_MS);
+      const node = session.deployment.nodes[0]!;
+      const report = await node.memory();
+      const rssKiB = processRssKiB(node.process.pid) ?? Number.NaN;
+      const before = { heapUsed: baseline!.report.heapUsed, rssKiB: baseline!.rssKiB };
+      const result: IdleMeasurement = {
+        connections,
+        heapKiBPerConnection: (report.heapUsed - before.heapUsed) / 1024 / connections,
+        rssKiBPerConnection: (rssKiB - before.rssKiB) / connections,
+        before,
+        after: { heapUsed: report.heapUsed, rssKiB },
+        gc: report.gc && baseline!.report.gc,
+        disturbed: false,
+      };
+      context.log(
+        `  idle ${target.name}: ${result.heapKiBPerConnection.toFixed(1)} KiB heap, ` +
+          `${result.rssKiBPerConnection.toFixed(1)} KiB RSS per connection`,
+      );
+      return { mode: session.deployment.mode, result };
+    } finally {
+      await session.close();
+    }
+  });
+  const summary: Record<string, IdleSummary> = {};
+  for (const target of context.targets) {
+    const results = resultsOf(trials, target.name);
+    summary[target.name] = {
+      trials: results.length,
+      heapKiBPerConnection: median(results.map((r) => r.heapKiBPerConnection)),
+      rssKiBPerConnection: median(results.map((r) => r.rssKiBPerConnection)),
+    };
+  }
+  return { layout: { connections, roomSize }, trials, summary };
+}

@@ -1,0 +1,300 @@
+import { now, sleep, sleepUntil } from "./clock.js";
+import type { Layout } from "./layout.js";
+import type { LoadGenerator } from "./load/generator.js";
+import { livePids } from "./processes.js";
+import { RedisTap, pushDelta, pushTotal, type PushCounts } from "./redis-tap.js";
+import type { BenchRedis } from "./redis.js";
+import { machineCpu, processCpuSeconds, processWriteCalls, type MachineCpu } from "./system.js";
+import type { Deployment, Target } from "./targets/target.js";
+
+/**
+ * A trial is marked disturbed when processes other than the benchmark's used more than this many
+ * cores on average while it ran (or just before it): the machine is shared.
+ */
+export const FOREIGN_CORES_LIMIT = 0.2;
+
+/** Where the machine's CPU went in an interval, in cores (CPU-seconds per second). */
+export interface CpuShare {
+  /** Time processes spent, ours and everyone else's. */
+  busy: number;
+  /** busy minus the benchmark's own processes: someone else's load. */
+  foreign: number;
+  /** Cores a hypervisor gave to another guest. */
+  steal: number;
+}
+
+export interface Measurement {
+  /** Chat messages per second the schedule offered. */
+  offeredPerSecond: number;
+  windowSeconds: number;
+  /** room:message events received while the window was open, per second. */
+  deliveriesPerSecond: number;
+  deliveries: number;
+  /** Deliveries per CPU-second of the server processes (Redis not counted). */
+  perServerCpuSecond: number;
+  /** Deliveries per CPU-second of the server processes and Redis together. */
+  perCpuSecondWithRedis: number | undefined;
+  cpu: { servers: number[]; redis: number | undefined; load: number; orchestrator: number };
+  /** Write system calls of the server processes per delivery (1 = one frame per write). */
+  serverWritesPerDelivery: number;
+  /** End-to-end latency of the window's messages, ms, from the intended send time; Infinity if missing. */
+  latency: { p50: number | undefined; p99: number | undefined; p999: number | undefined; count: number };
+  /** Deliveries of the window's messages that had not arrived by the end of the drain. */
+  missing: number;
+  expected: number;
+  /** How late the generator sent (p99, ms): high means the generator, not the server, lagged. */
+  sendLagP99: number | undefined;
+  acksFailed: number;
+  lost: number;
+  /** Deliveries to another target's clients while this one ran: must be 0. */
+  strays: number;
+  /**
+   * Pub/sub deliveries Redis pushed to the nodes, when taps were in place: counted from before the
+   * first send of the run until the pushes stop after the last, over every message the run sent.
+   */
+  redis?: { pushes: number; chatMessages: number; perChatMessage: number; byKind: PushCounts; perNode: number[] };
+  before: CpuShare;
+  during: CpuShare;
+  disturbed: boolean;
+}
+
+export interface LoadShape {
+  /** Chat messages per second, all senders together. */
+  rate: number;
+  warmupMs: number;
+  windowMs: number;
+  drainMs: number;
+  textLength: number;
+  /** Messages due together (1: evenly spaced). */
+  burst: number;
+}
+
+/**
+ * Waits, at most `maxMs`, until the machine runs less than FOREIGN_CORES_LIMIT cores of work that is
+ * not the benchmark's (sampled over 1 s at a time). Resolves whether it got quiet.
+ */
+export async function waitForQuiet(maxMs: number): Promise<boolean> {
+  const deadline = now() + maxMs;
+  do {
+    const own = () => [...livePids(), process.pid].reduce((sum, pid) => sum + (processCpuSeconds(pid) ?? 0), 0);
+    const [machineBefore, ownBefore, at] = [machineCpu(), own(), now()];
+    await sleep(1000);
+    const seconds = (now() - at) / 1000;
+    const foreign = (machineCpu().busy - machineBefore.busy - (own() - ownBefore)) / seconds;
+    if (foreign <= FOREIGN_CORES_LIMIT) return true;
+  } while (now() < deadline);
+  return false;
+}
+
+interface Snapshot {
+  at: number;
+  machine: MachineCpu;
+  cpu: Map<number, number>;
+  /** Write system calls of each server process. */
+  writes: Map<number, number>;
+}
+
+let sessions = 0;
+
+/** A target running with a layout's clients connected: measure load shapes on it, then close it. */
+export class Session {
+  private constructor(
+    readonly target: Target,
+    readonly deployment: Deployment,
+    private readonly layout: Layout,
+    private readonly generator: LoadGenerator,
+    private readonly group: number,
+    private readonly redis: BenchRedis | undefined,
+    private readonly taps: RedisTap[],
+  ) {}
+
+  /**
+   * Starts the target, puts counting taps between its nodes and Redis when `tapRedis`, connects the
+   * layout's clients and joins their rooms.
+   */
+  static async open(options: {
+    target: Target;
+    layout: Layout;
+    generator: LoadGenerator;
+    redis: BenchRedis | undefined;
+    tapRedis: boolean;
+    /** Extra Node flags for the server processes. */
+    nodeFlags: string[];
+    /** Runs once the servers are up, before any client connects (the idle-memory baseline). */
+    onStarted?: (deployment: Deployment) => Promise<void>;
+  }): Promise<Session> {
+    const { target, layout, generator, redis } = options;
+    const nodes = target.usesRedis ? layout.nodes : 1;
+    if (target.usesRedis && !redis) throw new Error(`${target.name} needs Redis`);
+    const taps = target.usesRedis && options.tapRedis && redis
+      ? await Promise.all(Array.from({ length: nodes }, () => RedisTap.open(redis.port)))
+      : [];
+    let deployment: Deployment | undefined;
+    let group: number;
+    try {
+      deployment = await target.start({
+        nodes,
+        redisUrls: Array.from({ length: nodes }, (_, index) =>
+          taps[index] ? `redis://127.0.0.1:${taps[index].port}` : (redis?.url ?? ""),
+        ),
+        // Its own prefix: targets that run side by side must not share channels or keys.
+        redisPrefix: `${redis?.prefix ?? "bench"}s${++sessions}`,
+        nodeFlags: options.nodeFlags,
+      });
+      await options.onStarted?.(deployment);
+      const urls = deployment.nodes.map((node) => node.url);
+      group = await generator.connect(
+        target.protocol,
+        layout.clients.map((client) => ({ user: client.user, url: urls[client.node % urls.length]!, rooms: client.rooms })),
+        { concurrency: 64, timeoutMs: 20_000 },
+      );
+    } catch (error) {
+      await deployment?.stop();
+      await Promise.allSettled(taps.map((tap) => tap.close()));
+      throw error;
+    }
+    return new Session(target, deployment, layout, generator, group, redis, taps);
+  }
+
+  private pushes(): PushCounts[] {
+    return this.taps.map((tap) => tap.snapshot());
+  }
+
+  /** Waits (at most `maxMs`) until no tap has counted a push for 300 ms. */
+  private async pushesSettled(maxMs: number): Promise<PushCounts[]> {
+    const deadline = now() + maxMs;
+    let last = this.pushes();
+    while (now() < deadline) {
+      await sleep(300);
+      const next = this.pushes();
+      if (next.every((counts, index) => pushTotal(counts) === pushTotal(last[index]!))) return next;
+      last = next;
+    }
+    return last;
+  }
+
+  private snapshot(): Snapshot {
+    const cpu = new Map<number, number>();
+    // Everything the benchmark runs (servers of every target, Redis, load workers) and this process.
+    for (const pid of [...livePids(), process.pid]) cpu.set(pid, processCpuSeconds(pid) ?? Number.NaN);
+    const writes = new Map<number, number>();
+    for (const node of this.deployment.nodes) writes.set(node.process.pid, processWriteCalls(node.process.pid) ?? Number.NaN);
+    return { at: now(), machine: machineCpu(), cpu, writes };
+  }
+
+  private share(from: Snapshot, to: Snapshot): CpuShare {
+    const seconds = (to.at - from.at) / 1000;
+    let ours = 0;
+    for (const [pid, after] of to.cpu) {
+      const start = from.cpu.get(pid);
+      if (start !== undefined && Number.isFinite(start) && Number.isFinite(after)) ours += after - start;
+    }
+    const busy = to.machine.busy - from.machine.busy;
+    return { busy: busy / seconds, foreign: Math.max(0, busy - ours) / seconds, steal: (to.machine.steal - from.machine.steal) / seconds };
+  }
+
+  /** Measures one load shape: warm-up, measured window, drain (still sending). */
+  async measure(shape: LoadShape): Promise<Measurement> {
+    // The machine just before: a busy machine is noted whatever happens next.
+    const quiet = this.snapshot();
+    await sleep(500);
+    const before = this.share(quiet, this.snapshot());
+
+    const pushesBefore = this.pushes();
+    const startAt = now() + 100;
+    const windowStart = startAt + shape.warmupMs;
+    const windowEnd = windowStart + shape.windowMs;
+    const running = this.generator.run(this.group, {
+      senders: this.layout.senders,
+      ratePerSecond: shape.rate,
+      startAt,
+      windowStart,
+      windowEnd,
+      stopAt: windowEnd + shape.drainMs,
+      textLength: shape.textLength,
+      burst: shape.burst,
+    });
+    await sleepUntil(windowStart);
+    const first = this.snapshot();
+    await sleepUntil(windowEnd);
+    const last = this.snapshot();
+    const result = await running;
+    const pushesAfter = this.taps.length > 0 ? await this.pushesSettled(5000) : [];
+
+    const seconds = (last.at - first.at) / 1000;
+    const used = (pid: number) => (last.cpu.get(pid) ?? 0) - (first.cpu.get(pid) ?? 0);
+    const servers = this.deployment.nodes.map((node) => used(node.process.pid));
+    const serverCpu = servers.reduce((sum, value) => sum + value, 0);
+    const serverWrites = this.deployment.nodes.reduce(
+      (sum, node) => sum + (last.writes.get(node.process.pid) ?? Number.NaN) - (first.writes.get(node.process.pid) ?? Number.NaN),
+      0,
+    );
+    const redisCpu = this.redis && this.target.usesRedis ? used(this.redis.pid) : undefined;
+    const expected = Object.entries(result.sentInWindow).reduce(
+      (sum, [room, count]) => sum + count * (this.layout.roomSizes[room] ?? 0),
+      0,
+    );
+    const missing = Math.max(0, expected - result.deliveredOfWindow);
+    result.latency.recordMissing(missing);
+    const during = this.share(first, last);
+    const measurement: Measurement = {
+      offeredPerSecond: shape.rate,
+      windowSeconds: seconds,
+      deliveries: result.receivedInWindow,
+      deliveriesPerSecond: result.receivedInWindow / seconds,
+      perServerCpuSecond: result.receivedInWindow / serverCpu,
+      perCpuSecondWithRedis: redisCpu === undefined ? undefined : result.receivedInWindow / (serverCpu + redisCpu),
+      cpu: {
+        servers,
+        redis: redisCpu,
+        load: this.generator.pids.reduce((sum, pid) => sum + used(pid), 0),
+        orchestrator: used(process.pid),
+      },
+      serverWritesPerDelivery: serverWrites / result.receivedInWindow,
+      latency: {
+        p50: result.latency.quantile(0.5),
+        p99: result.latency.quantile(0.99),
+        p999: result.latency.quantile(0.999),
+        count: result.latency.count,
+      },
+      missing,
+      expected,
+      sendLagP99: result.sendLag.quantile(0.99),
+      acksFailed: result.acks.failed,
+      lost: result.lost,
+      strays: result.strays,
+      before,
+      during,
+      disturbed: before.foreign > FOREIGN_CORES_LIMIT || during.foreign > FOREIGN_CORES_LIMIT || during.steal > FOREIGN_CORES_LIMIT,
+    };
+    if (this.taps.length > 0) {
+      const deltas = pushesAfter.map((after, index) => pushDelta(after, pushesBefore[index]!));
+      const perNode = deltas.map(pushTotal);
+      const byKind: PushCounts = {
+        message: deltas.reduce((sum, delta) => sum + delta.message, 0),
+        pmessage: deltas.reduce((sum, delta) => sum + delta.pmessage, 0),
+        smessage: deltas.reduce((sum, delta) => sum + delta.smessage, 0),
+      };
+      const pushes = perNode.reduce((sum, value) => sum + value, 0);
+      measurement.redis = {
+        pushes,
+        chatMessages: result.sent,
+        perChatMessage: result.sent > 0 ? pushes / result.sent : Number.NaN,
+        byKind,
+        perNode,
+      };
+    }
+    return measurement;
+  }
+
+  /** Forces GC in every node and returns their memory (see targets/probe.mjs). */
+  memory() {
+    return Promise.all(this.deployment.nodes.map((node) => node.memory()));
+  }
+
+  async close(): Promise<void> {
+    await this.generator.disconnect(this.group).catch(() => undefined);
+    await this.deployment.stop();
+    await Promise.allSettled(this.taps.map((tap) => tap.close()));
+  }
+}

@@ -1,0 +1,25 @@
+import { benchPath } from "../paths.js";
+import { rawWs } from "./raw-ws.js";
+import { roomcast } from "./roomcast.js";
+import { stock } from "./stock.js";
+import type { Target } from "./target.js";
+
+const CORK = { suffix: "+cork", preloads: [benchPath("targets/cork.mjs")] };
+
+/** Every target the benchmark knows, by name: the three systems and the lever variants. */
+const CATALOGUE: Record<string, () => Target> = {
+  roomcast: () => roomcast(),
+  stock: () => stock(),
+  "raw-ws": () => rawWs(),
+  "roomcast+cork": () => roomcast(CORK),
+  "roomcast-embedded": () => roomcast({ suffix: "-embedded", embedded: true }),
+  "stock+cork": () => stock(CORK),
+};
+
+export function targetsByName(names: readonly string[]): Target[] {
+  return names.map((name) => {
+    const make = CATALOGUE[name];
+    if (!make) throw new Error(`unknown target "${name}"; known: ${Object.keys(CATALOGUE).join(", ")}`);
+    return make();
+  });
+}

@@ -1,0 +1,82 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { now, sleep } from "../clock.js";
+import { ROOT } from "../paths.js";
+import { startServerNode } from "./server-node.js";
+import { stopNodes, type Target, type TargetStartOptions } from "./target.js";
+
+const MAIN = join(ROOT, "dist/server/main.js");
+/** Present once the cluster mode (Redis stores, sharded adapter, Streams history) is built. */
+const CLUSTER_STORES = join(ROOT, "dist/server/redis/stores.js");
+
+/** Whether the built roomcast can run as a cluster. */
+export const roomcastClusterBuilt = (): boolean => existsSync(CLUSTER_STORES);
+
+/** Polls /readyz until the node says it should get traffic (stores up). */
+async function readyz(url: string): Promise<void> {
+  const deadline = now() + 60_000;
+  let last = "";
+  while (now() < deadline) {
+    try {
+      const response = await fetch(`${url}/readyz`);
+      if (response.ok) return;
+      last = `${response.status} ${await response.text()}`;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await sleep(100);
+  }
+  throw new Error(`/readyz never answered 200 (last: ${last})`);
+}
+
+export interface VariantOptions {
+  /** Added to the name, e.g. "+cork". */
+  suffix?: string;
+  /** Modules preloaded into each node (bench/targets/*.mjs levers). */
+  preloads?: string[];
+  /** roomcast only: run without Redis (one node, in-memory state), for development. */
+  embedded?: boolean;
+}
+
+/**
+ * roomcast as it ships: the built server (`node dist/server/main.js`), one process per node, in
+ * cluster mode (REDIS_URL: sharded adapter, dynamic subscriptions, Streams history); the rate limit
+ * is off so the load generator is not throttled. `embedded` runs it without Redis instead.
+ */
+export function roomcast(variant: VariantOptions = {}): Target {
+  const name = `roomcast${variant.suffix ?? ""}`;
+  return {
+    name,
+    protocol: "socket.io",
+    usesRedis: !variant.embedded,
+    async start(options: TargetStartOptions) {
+      if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first`);
+      if (!variant.embedded && !roomcastClusterBuilt()) {
+        throw new Error("roomcast's cluster mode is not built (dist/server/redis/stores.js is missing); bench roomcast-embedded instead");
+      }
+      const nodes = await Promise.all(
+        Array.from({ length: options.nodes }, (_, index) =>
+          startServerNode({
+            name: `${name}-${index}`,
+            args: [MAIN],
+            cwd: ROOT,
+            preloads: variant.preloads,
+            nodeFlags: options.nodeFlags,
+            env: {
+              NODE_ID: `bench-${index}`,
+              RATE_LIMIT_PER_SECOND: "0",
+              LOG_LEVEL: "warn",
+              ...(variant.embedded ? {} : { REDIS_URL: options.redisUrls[index]!, REDIS_PREFIX: options.redisPrefix }),
+            },
+            ready: readyz,
+          }),
+        ),
+      );
+      return {
+        nodes,
+        mode: variant.embedded ? "embedded (no Redis), 1 node" : `cluster, ${options.nodes} node(s)`,
+        stop: () => stopNodes(nodes),
+      };
+    },
+  };
+}

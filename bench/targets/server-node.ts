@@ -1,0 +1,80 @@
+import { within } from "../clock.js";
+import { HOST, freePort, waitForPort } from "../net.js";
+import { benchPath } from "../paths.js";
+import { launch, type Spawned } from "../processes.js";
+
+/** `process.memoryUsage()` of a server after forced full GCs, as targets/probe.mjs reports it. */
+export interface MemoryReport {
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
+  /** Whether the GCs really ran (the process had --expose-gc). */
+  gc: boolean;
+}
+
+/** One server process of a target. */
+export interface ServerNode {
+  name: string;
+  url: string;
+  port: number;
+  process: Spawned;
+  /** Forces GC in the process and reports its memory. */
+  memory(): Promise<MemoryReport>;
+}
+
+export interface ServerNodeOptions {
+  name: string;
+  /** Node flags and the script, e.g. `["--import", "tsx", "bench/references/stock-server.ts"]`. */
+  args: string[];
+  /** Environment on top of this process's; PORT and HOST are set here. */
+  env: Record<string, string>;
+  cwd: string;
+  /** Extra modules to preload (levers such as targets/cork.mjs). */
+  preloads?: string[];
+  /** Extra Node flags (e.g. --cpu-prof). */
+  nodeFlags?: string[];
+  /** Resolves once the node serves (after its port accepts connections). */
+  ready?: (url: string) => Promise<void>;
+}
+
+const PROBE = benchPath("targets/probe.mjs");
+
+/**
+ * Starts one server process on a free loopback port, with --expose-gc and the probe preloaded (the
+ * same for every target), and waits until it serves.
+ */
+export async function startServerNode(options: ServerNodeOptions): Promise<ServerNode> {
+  const port = await freePort();
+  const preloads = [PROBE, ...(options.preloads ?? [])].flatMap((module) => ["--import", module]);
+  const spawned = launch(options.name, process.execPath, ["--expose-gc", ...(options.nodeFlags ?? []), ...preloads, ...options.args], {
+    cwd: options.cwd,
+    ipc: true,
+    env: { ...process.env, ...options.env, PORT: String(port), HOST },
+  });
+  const url = `http://${HOST}:${port}`;
+  try {
+    await waitForPort(port, 60_000, spawned.alive);
+    await options.ready?.(url);
+  } catch (error) {
+    await spawned.stop();
+    throw new Error(`${options.name} did not start: ${(error as Error).message}\n${spawned.tail()}`);
+  }
+  return { name: options.name, url, port, process: spawned, memory: () => askMemory(spawned) };
+}
+
+function askMemory(spawned: Spawned): Promise<MemoryReport> {
+  if (!spawned.child.connected) return Promise.reject(new Error(`${spawned.name} is gone`));
+  const answer = new Promise<MemoryReport>((resolve) => {
+    const onMessage = (message: unknown) => {
+      if (typeof message === "object" && message !== null && (message as { type?: unknown }).type === "bench:memory") {
+        spawned.child.off("message", onMessage);
+        resolve(message as MemoryReport);
+      }
+    };
+    spawned.child.on("message", onMessage);
+  });
+  spawned.child.send({ type: "bench:memory" });
+  return within(answer, 30_000, `memory report of ${spawned.name}`);
+}
