@@ -5,6 +5,7 @@ import { Server } from "socket.io";
 import { ErrorCode } from "../../protocol/index.js";
 import type { ChatServer } from "../chat/chat.js";
 import { originPolicy } from "../origin.js";
+import { corkWebSocketWrites } from "./cork.js";
 import type { AdapterFactory } from "../stores.js";
 
 declare module "fastify" {
@@ -48,6 +49,7 @@ export const socketIo = fp(async (app: FastifyInstance, options: SocketIoOptions
     next(!ownsSession || originAllowed(req) ? undefined : new Error(ErrorCode.Forbidden));
   });
 
+  corkWebSocketWrites(io);
   app.decorate("io", io);
   app.addHook("onClose", async () => {
     await io.close();
