@@ -37,6 +37,17 @@ const throughputCells = (s: FixedRateSummary, stock: number | undefined): string
   format(s.serverWritesPerDelivery, 2),
 ];
 
+const LATENCY_HEADER = ["p50 ms", "p99 ms", "p99.9 ms", "missing", "busy"];
+
+/** The latency columns of a fixed-rate scenario, with its delivery and busy counts. */
+const latencyCells = (s: FixedRateSummary): string[] => [
+  format(s.p50Ms, 2),
+  format(s.p99Ms, 2),
+  format(s.p999Ms, 2),
+  format(s.missing),
+  busy(s.disturbed, s.trials),
+];
+
 /** The console tables: one per scenario, then where the issue's targets stand. */
 export function renderTables(results: BenchResults): string {
   const { scenarios } = results;
@@ -48,16 +59,8 @@ export function renderTables(results: BenchResults): string {
       table(
         `Scenario 1, hot room: ${hot.layout.nodes} nodes, ${hot.layout.clients} clients in one room, ` +
           `${hot.load.rate} msgs/s from ${hot.layout.senders} senders (medians of ${results.config.rounds} rounds)`,
-        ["target", ...THROUGHPUT_HEADER, "p50 ms", "p99 ms", "p99.9 ms", "missing", "busy"],
-        Object.entries(hot.summary).map(([target, s]) => [
-          target,
-          ...throughputCells(s, stock),
-          format(s.p50Ms, 2),
-          format(s.p99Ms, 2),
-          format(s.p999Ms, 2),
-          format(s.missing),
-          busy(s.disturbed, s.trials),
-        ]),
+        ["target", ...THROUGHPUT_HEADER, ...LATENCY_HEADER],
+        Object.entries(hot.summary).map(([target, s]) => [target, ...throughputCells(s, stock), ...latencyCells(s)]),
       ),
     );
   }
@@ -104,16 +107,8 @@ export function renderTables(results: BenchResults): string {
         `Scenario 3, latency at moderate load: ${moderate.layout.nodes} nodes, ${moderate.layout.rooms} rooms of ` +
           `${moderate.layout.clients / moderate.layout.rooms} spread over the nodes, ${format(moderate.load.rate)} msgs/s ` +
           `(${moderate.rateFrom})`,
-        ["target", "deliveries/s", "p50 ms", "p99 ms", "p99.9 ms", "missing", "busy"],
-        Object.entries(moderate.summary).map(([target, s]) => [
-          target,
-          format(s.deliveriesPerSecond),
-          format(s.p50Ms, 2),
-          format(s.p99Ms, 2),
-          format(s.p999Ms, 2),
-          format(s.missing),
-          busy(s.disturbed, s.trials),
-        ]),
+        ["target", "deliveries/s", ...LATENCY_HEADER],
+        Object.entries(moderate.summary).map(([target, s]) => [target, format(s.deliveriesPerSecond), ...latencyCells(s)]),
       ),
     );
   }

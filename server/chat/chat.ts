@@ -56,7 +56,8 @@ const toChatMessage = (room: string, stored: StoredMessage): ChatMessage => ({ .
 async function missed(history: History, log: string, since: string, historySize: number): Promise<AfterResult> {
   const after = await history.after(log, since);
   if (after.messages.length <= historySize) return after;
-  return { messages: await history.latest(log, historySize), complete: false };
+  // Everything after `since` is the newest part of the log, so its tail is the newest messages.
+  return { messages: after.messages.slice(-historySize), complete: false };
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { DirectMessage, RoomPresence, RoomSummary } from "../../protocol/index.js";
-import type { NodeSummary, Presence, RoomJoin, RoomLeave, UserConnect } from "./presence.js";
+import { sortByRoom, type NodeSummary, type Presence, type RoomJoin, type RoomLeave, type UserConnect } from "./presence.js";
 
 function increment(counts: Map<string, number>, key: string, by: number): number {
   const next = (counts.get(key) ?? 0) + by;
@@ -57,9 +57,7 @@ export class MemoryPresence implements Presence {
   }
 
   async listRooms(): Promise<RoomSummary[]> {
-    return [...this.rooms]
-      .map(([room, members]) => ({ room, members: members.size }))
-      .sort((a, b) => (a.room < b.room ? -1 : a.room > b.room ? 1 : 0));
+    return sortByRoom([...this.rooms].map(([room, members]) => ({ room, members: members.size })));
   }
 
   async nodesOf(user: string): Promise<string[]> {

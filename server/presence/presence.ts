@@ -1,5 +1,10 @@
 import type { DirectMessage, RoomPresence, RoomSummary } from "../../protocol/index.js";
 
+/** Sorts a room listing by name, in place, as `Presence.listRooms` answers it. */
+export function sortByRoom(rooms: RoomSummary[]): RoomSummary[] {
+  return rooms.sort((a, b) => (a.room < b.room ? -1 : a.room > b.room ? 1 : 0));
+}
+
 /** What one node holds, for the admin listing. */
 export interface NodeSummary {
   node: string;

@@ -2,7 +2,7 @@ import type { DirectMessage, RoomPresence, RoomSummary } from "../../protocol/in
 import type { RedisConnection } from "../redis/connection.js";
 import type { RedisKeys } from "../redis/keys.js";
 import { MemoryPresence } from "./memory.js";
-import type { NodeSummary, Presence, RoomJoin, RoomLeave, UserConnect } from "./presence.js";
+import { sortByRoom, type NodeSummary, type Presence, type RoomJoin, type RoomLeave, type UserConnect } from "./presence.js";
 import { HOLD_UNLESS_ONLINE, ROOM_PURGE_NODE, ROOM_SET, USER_CONNECT, USER_DISCONNECT } from "./redis-scripts.js";
 
 export interface RedisPresenceOptions {
@@ -135,7 +135,7 @@ export class RedisPresence implements Presence {
       else if (Number(candidates[index * 2 + 1]) < Date.now() - EMPTY_ROOM_GRACE_MS) stale.push(room);
     });
     if (stale.length > 0) await redis.command(keys.rooms(), ["ZREM", keys.rooms(), ...stale]);
-    return rooms.sort((a, b) => (a.room < b.room ? -1 : a.room > b.room ? 1 : 0));
+    return sortByRoom(rooms);
   }
 
   async nodesOf(user: string): Promise<string[]> {
