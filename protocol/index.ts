@@ -146,6 +146,8 @@ export interface HistoryRequest {
 export interface HistoryResult {
   messages: ChatMessage[];
 }
+/** `rooms:list` takes an empty object (older clients send nothing at all). */
+export type RoomsRequest = Record<string, never>;
 export interface RoomsResult {
   rooms: RoomSummary[];
 }
@@ -159,23 +161,40 @@ export interface DirectSendResult {
   /** Whether the recipient had a live connection; if not, the message waits in their inbox. */
   online: boolean;
 }
+/** The result of events whose ack carries nothing but `ok`. */
+export type EmptyResult = Record<never, never>;
 export interface TypingRequest {
   room: string;
   typing: boolean;
 }
 
-type AckFn<T extends object> = (ack: Ack<T>) => void;
+/**
+ * The client events, one entry each: what the client sends and what a successful ack carries.
+ * Everything else (the Socket.IO event signatures, the server's handlers, the SDK's calls) is
+ * derived from this map, so a reply that drifts from its result type fails to compile.
+ */
+export interface ClientEvents {
+  "room:join": { request: JoinRequest; result: JoinResult };
+  "room:leave": { request: LeaveRequest; result: EmptyResult };
+  "room:send": { request: SendRequest; result: SendResult };
+  "room:history": { request: HistoryRequest; result: HistoryResult };
+  "rooms:list": { request: RoomsRequest; result: RoomsResult };
+  "dm:send": { request: DirectSendRequest; result: DirectSendResult };
+  typing: { request: TypingRequest; result: EmptyResult };
+}
+
+export type ClientEventName = keyof ClientEvents;
+/** The payload a client sends with event `E`. */
+export type RequestOf<E extends ClientEventName> = ClientEvents[E]["request"];
+/** What a successful ack of event `E` carries besides `ok: true`. */
+export type ResultOf<E extends ClientEventName> = ClientEvents[E]["result"];
+/** The whole ack of event `E`: `{ ok: true, ...ResultOf<E> }` or `{ ok: false, error }`. */
+export type AckOf<E extends ClientEventName> = Ack<ResultOf<E>>;
 
 /** Events a client emits. Every one takes an ack callback (which the server tolerates missing). */
-export interface ClientToServerEvents {
-  "room:join": (req: JoinRequest, ack: AckFn<JoinResult>) => void;
-  "room:leave": (req: LeaveRequest, ack: AckFn<object>) => void;
-  "room:send": (req: SendRequest, ack: AckFn<SendResult>) => void;
-  "room:history": (req: HistoryRequest, ack: AckFn<HistoryResult>) => void;
-  "rooms:list": (req: Record<string, never>, ack: AckFn<RoomsResult>) => void;
-  "dm:send": (req: DirectSendRequest, ack: AckFn<DirectSendResult>) => void;
-  typing: (req: TypingRequest, ack: AckFn<object>) => void;
-}
+export type ClientToServerEvents = {
+  [E in ClientEventName]: (request: RequestOf<E>, ack: (answer: AckOf<E>) => void) => void;
+};
 
 /** Events the server emits to clients. */
 export interface ServerToClientEvents {
@@ -199,7 +218,6 @@ export interface HandshakeAuth {
   user: string;
 }
 
-export type ClientEventName = keyof ClientToServerEvents;
 export const CLIENT_EVENTS = [
   "room:join",
   "room:leave",

@@ -1,13 +1,13 @@
 import { ErrorCode, type ErrorBody } from "../protocol/index.js";
 
 /** An error whose code comes from the protocol's catalogue; its message is safe to show a client. */
-export class ChatError extends Error {
+export class CodedError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
   ) {
     super(message);
-    this.name = "ChatError";
+    this.name = "CodedError";
   }
 
   toBody(): ErrorBody {
@@ -16,11 +16,11 @@ export class ChatError extends Error {
 }
 
 /** A backing store could not be reached; the client may retry. */
-export class UnavailableError extends ChatError {
+export class UnavailableError extends CodedError {
   constructor(what: string, options?: { cause?: unknown }) {
     super(ErrorCode.Unavailable, `${what} is unavailable, try again`);
     if (options?.cause !== undefined) this.cause = options.cause;
   }
 }
 
-export const badRequest = (message: string) => new ChatError(ErrorCode.BadRequest, message);
+export const badRequest = (message: string) => new CodedError(ErrorCode.BadRequest, message);

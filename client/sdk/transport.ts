@@ -1,5 +1,11 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from "socket.io-client";
-import type { Ack, ClientToServerEvents, ServerToClientEvents } from "../../protocol/index.js";
+import type {
+  AckOf,
+  ClientEventName,
+  ClientToServerEvents,
+  RequestOf,
+  ServerToClientEvents,
+} from "../../protocol/index.js";
 
 /** A Socket.IO client socket typed on the protocol. */
 export type ChatSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -26,11 +32,6 @@ export type SocketFactory = (url: string, options: SocketIoOptions) => ChatSocke
 /** The real transport: socket.io-client. */
 export const socketIo: SocketFactory = (url, options) => io(url, options);
 
-export type RequestOf<E extends keyof ClientToServerEvents> = Parameters<ClientToServerEvents[E]>[0];
-export type AckOf<E extends keyof ClientToServerEvents> = Parameters<Parameters<ClientToServerEvents[E]>[1]>[0];
-/** The `{ ok: true, ... }` half of an event's ack. */
-export type ResultOf<E extends keyof ClientToServerEvents> = Extract<AckOf<E>, { ok: true }>;
-
 /** A request got no answer: the connection dropped, or the ack did not come in time. */
 export class TransportError extends Error {
   override readonly name = "TransportError";
@@ -44,7 +45,7 @@ export class TransportError extends Error {
  * Emits `event` on `socket` and resolves with its ack. Rejects with a `TransportError` when the
  * socket is not connected, drops before the answer, or no answer comes within `timeoutMs`.
  */
-export function call<E extends keyof ClientToServerEvents>(
+export function call<E extends ClientEventName>(
   socket: ChatSocket,
   event: E,
   request: RequestOf<E>,
@@ -65,10 +66,11 @@ export function call<E extends keyof ClientToServerEvents>(
       reject(new TransportError("timeout"));
     }, timeoutMs);
     socket.on("disconnect", onDisconnect);
-    const emit = socket.emit as (event: E, request: RequestOf<E>, ack: (answer: Ack) => void) => ChatSocket;
+    // One event at a time: TypeScript cannot pick the overload of `emit` for a generic `E`.
+    const emit = socket.emit as (event: E, request: RequestOf<E>, ack: (answer: AckOf<E>) => void) => ChatSocket;
     emit.call(socket, event, request, (answer) => {
       settle();
-      resolve(answer as AckOf<E>);
+      resolve(answer);
     });
   });
 }

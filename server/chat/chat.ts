@@ -6,14 +6,17 @@ import {
   checkName,
   type Ack,
   type ChatMessage,
+  type ClientEventName,
   type ClientToServerEvents,
   type DirectMessage,
   type ErrorBody,
   type InterServerEvents,
+  type RequestOf,
+  type ResultOf,
   type ServerToClientEvents,
   type SocketData,
 } from "../../protocol/index.js";
-import { ChatError } from "../errors.js";
+import { CodedError } from "../errors.js";
 import type { AfterResult, History, StoredMessage } from "../history/history.js";
 import type { Presence } from "../presence/presence.js";
 import { TokenBucket } from "./rate-limit.js";
@@ -21,7 +24,7 @@ import { pairLog, roomChannel, roomLog, userChannel } from "./rooms.js";
 import { makeValidators } from "./validate.js";
 
 export type ChatServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
-export type ChatSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+export type ServerSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
 export interface ChatOptions {
   io: ChatServer;
@@ -71,14 +74,14 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void> } {
   const leaving = new Set<Promise<unknown>>();
 
   /** DMs held for a user while offline, handed over at the handshake, sent once connected. */
-  const heldFor = new WeakMap<ChatSocket, DirectMessage[]>();
+  const heldFor = new WeakMap<ServerSocket, DirectMessage[]>();
 
   /**
    * Admits a handshake: a valid user, subscribed to their user room, and counted online, all
    * before the client hears it is connected. From then on no DM can miss the socket or wait in
    * the inbox, and the user is online on every node.
    */
-  async function admit(socket: ChatSocket): Promise<Error | undefined> {
+  async function admit(socket: ServerSocket): Promise<Error | undefined> {
     const auth: unknown = socket.handshake.auth;
     const user = typeof auth === "object" && auth !== null && Object.hasOwn(auth, "user")
       ? checkName((auth as { user: unknown }).user, "user")
@@ -92,7 +95,8 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void> } {
       heldFor.set(socket, (await presence.userConnected(user.name)).held);
     } catch (error) {
       socket.leave(channel);
-      return codedError(ErrorCode.Unavailable, "the chat store is unavailable, try again");
+      const body = toErrorBody(error, "handshake", socket);
+      return codedError(body.code, body.code === ErrorCode.Internal ? "the server failed, try again" : body.message);
     }
     if (socket.conn.readyState !== "open") {
       // The client left during the handshake: Socket.IO will not emit "connection" or "disconnect".
@@ -127,8 +131,8 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void> } {
     },
   };
 
-  function toErrorBody(error: unknown, event: string, socket: ChatSocket): ErrorBody {
-    if (error instanceof ChatError) return error.toBody();
+  function toErrorBody(error: unknown, event: string, socket: ServerSocket): ErrorBody {
+    if (error instanceof CodedError) return error.toBody();
     if (!options.storesUp()) {
       return { code: ErrorCode.Unavailable, message: "the chat store is unavailable, try again" };
     }
@@ -136,7 +140,7 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void> } {
     return { code: ErrorCode.Internal, message: "internal error" };
   }
 
-  function serve(socket: ChatSocket): void {
+  function serve(socket: ServerSocket): void {
     const user = socket.data.user;
     const joined = new Set<string>();
     const bucket = new TokenBucket(options.rateLimitPerSecond, options.rateLimitBurst);
@@ -150,30 +154,37 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void> } {
     };
 
     const limited = () => {
-      if (!bucket.take()) throw new ChatError(ErrorCode.RateLimited, "slow down");
+      if (!bucket.take()) throw new CodedError(ErrorCode.RateLimited, "slow down");
     };
     const mustHaveJoined = (room: string) => {
-      if (!joined.has(room)) throw new ChatError(ErrorCode.NotJoined, `join "${room}" first`);
+      if (!joined.has(room)) throw new CodedError(ErrorCode.NotJoined, `join "${room}" first`);
     };
 
-    /** Registers a handler that validates, runs, and always answers the ack if there is one. */
-    function handle<T extends object, R>(
-      event: keyof ClientToServerEvents,
-      parse: (payload: unknown) => R,
-      run: (request: R) => Promise<T> | T,
+    /**
+     * Registers a handler that validates, runs, and always answers the ack if there is one. The
+     * result type comes from the protocol's event map, so a reply that drifts fails to compile.
+     */
+    function handle<E extends ClientEventName>(
+      event: E,
+      parse: (payload: unknown) => RequestOf<E>,
+      run: (request: RequestOf<E>) => Promise<ResultOf<E>> | ResultOf<E>,
     ): void {
-      socket.on(event, async (payload: unknown, ack?: unknown) => {
+      // Registered untyped: a client may send anything, and `parse` decides what it was.
+      (socket as unknown as { on(event: string, listener: (...args: unknown[]) => void): void }).on(
+        event,
+        async (payload: unknown, ack?: unknown) => {
         // socket.emit("rooms:list", ack) puts the ack first.
         if (typeof payload === "function" && ack === undefined) [payload, ack] = [undefined, payload];
-        const reply = typeof ack === "function" ? (ack as (answer: Ack<T>) => void) : undefined;
-        let answer: Ack<T>;
+        const reply = typeof ack === "function" ? (ack as (answer: Ack<ResultOf<E>>) => void) : undefined;
+        let answer: Ack<ResultOf<E>>;
         try {
           answer = { ok: true, ...(await run(parse(payload))) };
         } catch (error) {
           answer = { ok: false, error: toErrorBody(error, event, socket) };
         }
         reply?.(answer);
-      });
+        },
+      );
     }
 
     for (const dm of heldFor.get(socket) ?? []) socket.emit("dm:message", dm);

@@ -9,7 +9,7 @@ import {
   type SendRequest,
   type TypingRequest,
 } from "../../protocol/index.js";
-import { ChatError, badRequest } from "../errors.js";
+import { CodedError, badRequest } from "../errors.js";
 import { ErrorCode } from "../../protocol/index.js";
 
 type Payload = Record<string, unknown>;
@@ -37,7 +37,7 @@ function text(payload: Payload, maxLength: number): string {
   if (typeof value !== "string") throw badRequest("text must be a string");
   if (value.length === 0) throw badRequest("text must not be empty");
   if (value.length > maxLength) {
-    throw new ChatError(ErrorCode.TooLong, `text is longer than ${maxLength} characters`);
+    throw new CodedError(ErrorCode.TooLong, `text is longer than ${maxLength} characters`);
   }
   return value;
 }
@@ -64,7 +64,7 @@ function optional<T>(payload: Payload, key: string, read: (value: unknown) => T)
   return value === undefined ? undefined : read(value);
 }
 
-/** Parsers for every client event: each returns a clean request or throws a coded ChatError. */
+/** Parsers for every client event: each returns a clean request or throws a coded CodedError. */
 export function makeValidators(maxMessageLength: number) {
   return {
     join(value: unknown): JoinRequest {
