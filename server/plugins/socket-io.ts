@@ -6,7 +6,6 @@ import { ErrorCode } from "../../protocol/index.js";
 import type { ChatServer } from "../chat/chat.js";
 import { originPolicy } from "../origin.js";
 import { corkWebSocketWrites } from "./cork.js";
-import type { AdapterFactory } from "../stores.js";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -14,9 +13,8 @@ declare module "fastify" {
   }
 }
 
-export interface SocketIoOptions {
+export interface SocketIoPluginOptions {
   allowedOrigins: readonly string[];
-  adapter?: AdapterFactory;
   /** While true, new connections are refused (the node is shutting down). */
   refusing: () => boolean;
 }
@@ -25,10 +23,11 @@ export interface SocketIoOptions {
 const MAX_HTTP_BUFFER_SIZE = 64 * 1024;
 
 /**
- * Hosts Socket.IO on Fastify's HTTP server as `app.io`, with the Origin check on every handshake
- * and upgrade. On close it closes its sockets before the server and the adapter after.
+ * Hosts Socket.IO on Fastify's HTTP server as `app.io`, with the adapter of `app.stores` and the
+ * Origin check on every handshake and upgrade. On close it closes its sockets and the adapter.
  */
-export const socketIo = fp(async (app: FastifyInstance, options: SocketIoOptions) => {
+export const socketIoPlugin = fp(
+  async (app: FastifyInstance, options: SocketIoPluginOptions) => {
   const originAllowed = originPolicy(options.allowedOrigins);
   const io: ChatServer = new Server(app.server, {
     maxHttpBufferSize: MAX_HTTP_BUFFER_SIZE,
@@ -39,7 +38,7 @@ export const socketIo = fp(async (app: FastifyInstance, options: SocketIoOptions
       if (!originAllowed(req)) return callback(ErrorCode.Forbidden, false);
       callback(null, true);
     },
-    ...(options.adapter ? { adapter: options.adapter } : {}),
+    ...(app.stores.adapter ? { adapter: app.stores.adapter } : {}),
   });
   // The same Origin check on requests of an existing session (a `sid` in the query), the
   // WebSocket upgrade among them; a new session's handshake is left to allowRequest, which
@@ -54,4 +53,6 @@ export const socketIo = fp(async (app: FastifyInstance, options: SocketIoOptions
   app.addHook("onClose", async () => {
     await io.close();
   });
-});
+  },
+  { name: "roomcast-socket-io", dependencies: ["roomcast-stores"] },
+);

@@ -30,6 +30,13 @@ export interface RedisConnection {
 type Client = ReturnType<typeof createClient>;
 type Cluster = ReturnType<typeof createCluster>;
 
+/**
+ * The listener `subscribedTo` passes: one function for every call, because node-redis keeps a
+ * channel's listeners in a Set and calls each on every message until the channel is unsubscribed.
+ * A new function per call would grow that set with every join while the room stays held.
+ */
+const settled = (): void => {};
+
 /** Reconnect quickly (Redis restarts take a second or two) but never hammer it. */
 const reconnectStrategy = (retries: number) => Math.min(50 * 2 ** retries, 1000) + Math.floor(Math.random() * 100);
 
@@ -124,7 +131,20 @@ export async function openRedis(config: Config, log: FastifyBaseLogger) {
      * Resolves once every SSUBSCRIBE queued before it on `channel` has been answered: a second
      * subscription to the same channel is queued behind the first on the same connection.
      */
-    subscribedTo: (channel: string) => subscriber.sSubscribe(channel, () => {}, true),
+    subscribedTo: (channel: string) => subscriber.sSubscribe(channel, settled, true),
+    /** Listeners node-redis holds for a sharded channel (summed over the shards of a cluster). */
+    listenerCount(channel: string): number {
+      // On a cluster, sharded subscriptions live on each master's own pub/sub client.
+      const clients = cluster
+        ? (subscriber as Cluster).masters.flatMap((master) => (master.pubSub ? [master.pubSub.client] : []))
+        : [subscriber as Client];
+      let count = 0;
+      for (const client of clients) {
+        const listeners = client.getPubSubListeners("SHARDED").get(channel);
+        if (listeners) count += listeners.buffers.size + listeners.strings.size;
+      }
+      return count;
+    },
     /** True while both clients are connected. */
     isReady: () =>
       !down && (cluster ? commands.isOpen && subscriber.isOpen : (commands as Client).isReady && (subscriber as Client).isReady),

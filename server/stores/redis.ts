@@ -4,9 +4,9 @@ import type { Config } from "../config.js";
 import { UnavailableError } from "../errors.js";
 import { RedisHistory } from "../history/redis.js";
 import { RedisPresence } from "../presence/redis.js";
-import type { Stores } from "../stores.js";
-import { openRedis } from "./connection.js";
-import { redisKeys } from "./keys.js";
+import type { Stores } from "./stores.js";
+import { openRedis } from "../redis/connection.js";
+import { redisKeys } from "../redis/keys.js";
 
 /** How long a join waits for its room subscription before answering `unavailable`. */
 const SUBSCRIBE_TIMEOUT_MS = 3000;
@@ -39,6 +39,7 @@ export async function openRedisStores(config: Config, log: FastifyBaseLogger): P
       });
       await Promise.race([redis.subscribedTo(roomChannel(room)), timeout]).finally(() => clearTimeout(timer));
     },
+    subscriptionListeners: (room) => redis.listenerCount(roomChannel(room)),
     isUp: () => redis.isReady(),
     close: () => redis.close(),
   };

@@ -1,12 +1,9 @@
-import type { FastifyBaseLogger } from "fastify";
-import type { Config } from "./config.js";
-import type { History } from "./history/history.js";
-import { MemoryHistory } from "./history/memory.js";
-import { MemoryPresence } from "./presence/memory.js";
-import type { Presence } from "./presence/presence.js";
+import type { ServerOptions } from "socket.io";
+import type { History } from "../history/history.js";
+import type { Presence } from "../presence/presence.js";
 
 /** Socket.IO's adapter factory, as `new Server({ adapter })` takes it. */
-export type AdapterFactory = NonNullable<import("socket.io").ServerOptions["adapter"]>;
+export type AdapterFactory = NonNullable<ServerOptions["adapter"]>;
 
 /** The state a node keeps, behind the same interfaces whether it is alone or in a cluster. */
 export interface Stores {
@@ -16,27 +13,14 @@ export interface Stores {
   adapter?: AdapterFactory;
   /** Resolves once this node receives broadcasts to `room` (a Socket.IO room it just joined). */
   subscribed(room: string): Promise<void>;
+  /**
+   * Listeners this node's subscriber holds for broadcasts to `room` (a Socket.IO room): a small
+   * constant while the room is held, however many sockets came and went, and 0 once it is not.
+   * Always 0 on one node, which subscribes to nothing.
+   */
+  subscriptionListeners(room: string): number;
   /** Whether the backing store is reachable right now. */
   isUp(): boolean;
-  /** Closes what `openStores` opened, last of all. */
+  /** Closes what opening the stores opened, last of all. */
   close(): Promise<void>;
-}
-
-/** One node, everything in memory: the embedded default. */
-export function memoryStores(config: Config): Stores {
-  const history = new MemoryHistory(config.historySize);
-  return {
-    presence: new MemoryPresence(config.nodeId, config.historySize),
-    history,
-    subscribed: async () => {},
-    isUp: () => true,
-    close: () => history.close(),
-  };
-}
-
-/** Opens the stores the configuration asks for: Redis when REDIS_URL is set, memory otherwise. */
-export async function openStores(config: Config, log: FastifyBaseLogger): Promise<Stores> {
-  if (config.redisUrls.length === 0) return memoryStores(config);
-  const { openRedisStores } = await import("./redis/stores.js");
-  return openRedisStores(config, log);
 }

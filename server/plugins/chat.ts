@@ -1,0 +1,41 @@
+import type { FastifyInstance } from "fastify";
+import fp from "fastify-plugin";
+import { attachChat } from "../chat/chat.js";
+import type { Config } from "../config.js";
+
+export interface ChatPluginOptions {
+  config: Pick<Config, "historySize" | "maxMessageLength" | "rateLimitPerSecond" | "rateLimitBurst">;
+}
+
+/**
+ * Serves the chat protocol on `app.io` with `app.stores`. Presence starts when the app is ready.
+ * At shutdown, before the HTTP server closes, it closes this node's sockets so that their clients
+ * reconnect to another node, lets their leave handlers finish, then removes whatever presence
+ * this node still has.
+ */
+export const chatPlugin = fp(
+  async (app: FastifyInstance, options: ChatPluginOptions) => {
+    const { stores } = app;
+    const { historySize, maxMessageLength, rateLimitPerSecond, rateLimitBurst } = options.config;
+    const chat = attachChat({
+      io: app.io,
+      presence: stores.presence,
+      history: stores.history,
+      log: app.log,
+      historySize,
+      maxMessageLength,
+      rateLimitPerSecond,
+      rateLimitBurst,
+      subscribed: (room) => stores.subscribed(room),
+      storesUp: () => stores.isUp(),
+    });
+    app.addHook("onReady", async () => {
+      await stores.presence.start();
+    });
+    app.addHook("preClose", async () => {
+      await chat.drain();
+      await stores.presence.close();
+    });
+  },
+  { name: "roomcast-chat", dependencies: ["roomcast-stores", "roomcast-socket-io"] },
+);

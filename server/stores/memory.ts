@@ -1,0 +1,17 @@
+import type { Config } from "../config.js";
+import { MemoryHistory } from "../history/memory.js";
+import { MemoryPresence } from "../presence/memory.js";
+import type { Stores } from "./stores.js";
+
+/** One node, everything in memory: the embedded default. */
+export function memoryStores(config: Config): Stores {
+  const history = new MemoryHistory(config.historySize);
+  return {
+    presence: new MemoryPresence(config.nodeId, config.historySize),
+    history,
+    subscribed: async () => {},
+    subscriptionListeners: () => 0,
+    isUp: () => true,
+    close: () => history.close(),
+  };
+}
