@@ -2,21 +2,30 @@ import { script } from "../redis/connection.js";
 
 /** KEYS: userNodes, userInbox. ARGV: node. Counts a socket and hands over the held DMs. */
 export const USER_CONNECT = script(`
-redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
-local held = redis.call('LRANGE', KEYS[2], 0, -1)
-redis.call('DEL', KEYS[2])
+local userNodesKey = KEYS[1]
+local userInboxKey = KEYS[2]
+local node = ARGV[1]
+redis.call('HINCRBY', userNodesKey, node, 1)
+local held = redis.call('LRANGE', userInboxKey, 0, -1)
+redis.call('DEL', userInboxKey)
 return held`);
 
 /** KEYS: userNodes. ARGV: node. */
 export const USER_DISCONNECT = script(`
-if redis.call('HINCRBY', KEYS[1], ARGV[1], -1) <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]) end
-return redis.call('HLEN', KEYS[1])`);
+local userNodesKey = KEYS[1]
+local node = ARGV[1]
+if redis.call('HINCRBY', userNodesKey, node, -1) <= 0 then redis.call('HDEL', userNodesKey, node) end
+return redis.call('HLEN', userNodesKey)`);
 
 /** KEYS: userNodes, userInbox. ARGV: dm JSON, inbox bound. 1 when online, else holds the DM. */
 export const HOLD_UNLESS_ONLINE = script(`
-if redis.call('HLEN', KEYS[1]) > 0 then return 1 end
-redis.call('RPUSH', KEYS[2], ARGV[1])
-redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
+local userNodesKey = KEYS[1]
+local userInboxKey = KEYS[2]
+local dm = ARGV[1]
+local maxHeld = tonumber(ARGV[2])
+if redis.call('HLEN', userNodesKey) > 0 then return 1 end
+redis.call('RPUSH', userInboxKey, dm)
+redis.call('LTRIM', userInboxKey, -maxHeld, -1)
 return 0`);
 
 /**
@@ -24,27 +33,33 @@ return 0`);
  * writing the same state twice is harmless). Returns {firstInRoom, lastInRoom, members}.
  */
 export const ROOM_SET = script(`
-local before = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+local roomUsersKey = KEYS[1]
+local roomNodeUsersKey = KEYS[2]
+local user = ARGV[1]
 local now = tonumber(ARGV[2])
-if now == before then return {0, 0, redis.call('HLEN', KEYS[1])} end
-if now > 0 then redis.call('HSET', KEYS[2], ARGV[1], now) else redis.call('HDEL', KEYS[2], ARGV[1]) end
-local total = redis.call('HINCRBY', KEYS[1], ARGV[1], now - before)
-if total <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]) end
+local before = tonumber(redis.call('HGET', roomNodeUsersKey, user) or '0')
+if now == before then return {0, 0, redis.call('HLEN', roomUsersKey)} end
+if now > 0 then redis.call('HSET', roomNodeUsersKey, user, now) else redis.call('HDEL', roomNodeUsersKey, user) end
+local total = redis.call('HINCRBY', roomUsersKey, user, now - before)
+if total <= 0 then redis.call('HDEL', roomUsersKey, user) end
 local first = (total > 0 and total == now - before) and 1 or 0
 local last = (total <= 0) and 1 or 0
-return {first, last, redis.call('HLEN', KEYS[1])}`);
+return {first, last, redis.call('HLEN', roomUsersKey)}`);
 
 /** KEYS: roomUsers, roomNodeUsers. Takes back a dead node's sockets; returns {members, user...} who left. */
 export const ROOM_PURGE_NODE = script(`
-local entries = redis.call('HGETALL', KEYS[2])
-redis.call('DEL', KEYS[2])
+local roomUsersKey = KEYS[1]
+local roomNodeUsersKey = KEYS[2]
+local entries = redis.call('HGETALL', roomNodeUsersKey)
+redis.call('DEL', roomNodeUsersKey)
 local left = {}
 for i = 1, #entries, 2 do
   local user = entries[i]
-  if redis.call('HINCRBY', KEYS[1], user, -tonumber(entries[i + 1])) <= 0 then
-    redis.call('HDEL', KEYS[1], user)
+  local sockets = tonumber(entries[i + 1])
+  if redis.call('HINCRBY', roomUsersKey, user, -sockets) <= 0 then
+    redis.call('HDEL', roomUsersKey, user)
     left[#left + 1] = user
   end
 end
-table.insert(left, 1, redis.call('HLEN', KEYS[1]))
+table.insert(left, 1, redis.call('HLEN', roomUsersKey))
 return left`);
