@@ -1,4 +1,5 @@
 import type { DirectMessage, RoomPresence, RoomSummary } from "../../protocol/index.js";
+import { UnavailableError } from "../errors.js";
 import type { RedisConnection } from "../redis/connection.js";
 import type { RedisKeys } from "../redis/keys.js";
 import { MemoryPresence } from "./memory.js";
@@ -13,7 +14,24 @@ export interface RedisPresenceOptions {
   heartbeatTtlMs: number;
   /** DMs held per offline user. */
   maxHeldPerUser: number;
-  log: { warn(object: object, message: string): void; info(object: object, message: string): void };
+  log: PresenceLog;
+}
+
+type LogMethod = (object: object, message: string) => void;
+
+/** The log calls a Redis presence makes (a Fastify logger has them all). */
+export interface PresenceLog {
+  error: LogMethod;
+  warn: LogMethod;
+  info: LogMethod;
+  debug: LogMethod;
+}
+
+/** An error's name and message, for a log line; an outage is described by what Redis's client said. */
+function describeError(error: unknown): { name: string; message: string } {
+  const reason = error instanceof UnavailableError && error.cause instanceof Error ? error.cause : error;
+  if (reason instanceof Error) return { name: reason.name, message: reason.message };
+  return { name: typeof reason, message: String(reason) };
 }
 
 /** A room with no members is dropped from the room index once it has been empty this long. */
@@ -40,6 +58,8 @@ export class RedisPresence implements Presence {
   private beating: Promise<void> = Promise.resolve();
   /** Redis may differ from the mirror: write everything again on the next heartbeat. */
   private dirty = false;
+  /** A heartbeat failed for want of Redis and was logged; repeats stay quiet until one succeeds. */
+  private outageLogged = false;
 
   constructor(private readonly options: RedisPresenceOptions) {
     this.local = new MemoryPresence(options.nodeId, options.maxHeldPerUser);
@@ -218,8 +238,27 @@ export class RedisPresence implements Presence {
         this.options.log.info({ lostHeartbeat: !alive }, "wrote this node's presence to Redis again");
       }
       await this.reapDeadNodes();
-    } catch {
+      this.outageLogged = false;
+    } catch (error) {
       this.dirty = true;
+      this.logHeartbeatFailure(error);
+    }
+  }
+
+  /**
+   * Logs a failed heartbeat without flooding the log: an outage at warn once (and at debug while
+   * it lasts; the connection logs the outage itself too), any other error, a bug such as a script
+   * error or a key of the wrong type, every time.
+   */
+  private logHeartbeatFailure(error: unknown): void {
+    const context = { err: describeError(error) };
+    if (!(error instanceof UnavailableError)) {
+      this.options.log.error(context, "presence heartbeat failed");
+    } else if (this.outageLogged) {
+      this.options.log.debug(context, "presence heartbeat failed again; Redis is still unreachable");
+    } else {
+      this.outageLogged = true;
+      this.options.log.warn(context, "presence heartbeat failed; this node's presence will be written again");
     }
   }
 
