@@ -1,0 +1,184 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { formatMessageId, parseMessageId } from "../../protocol/index.js";
+import type { History, StoredMessage } from "../../server/history/history.js";
+
+/** A history store under test, on an empty backing store of its own. */
+export interface HistoryUnderTest {
+  history: History;
+  /** How many messages the backing store holds for `log`, read from its own data (XLEN on Redis). */
+  storedLength(log: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Opens a fresh store whose logs keep (about) `maxPerLog` messages. */
+export type OpenHistory = (maxPerLog: number) => Promise<HistoryUnderTest>;
+
+/** The message id just before `id` in time: older than anything appended at or after `id`. */
+function justBefore(id: string): string {
+  const parsed = parseMessageId(id);
+  if (!parsed) throw new Error(`not a message id: ${id}`);
+  return formatMessageId(parsed.ms - 1, 0);
+}
+
+/**
+ * What every `History` implementation promises, as one suite: call it once per implementation.
+ * `open` runs inside the tests, so it may use servers a `beforeAll` started.
+ */
+export function describeHistoryContract(name: string, open: OpenHistory): void {
+  describe(`History contract: ${name}`, () => {
+    const opened: HistoryUnderTest[] = [];
+    afterEach(async () => {
+      await Promise.all(opened.splice(0).map((store) => store.close()));
+    });
+
+    async function given(maxPerLog = 100): Promise<HistoryUnderTest> {
+      const store = await open(maxPerLog);
+      opened.push(store);
+      return store;
+    }
+
+    async function appendTexts(history: History, log: string, texts: string[], from = "ann"): Promise<StoredMessage[]> {
+      const messages: StoredMessage[] = [];
+      for (const text of texts) messages.push((await history.append(log, { from, text })).message);
+      return messages;
+    }
+
+    describe("append", () => {
+      it("gives ids that sort in append order, and chains each message to the one before in its log", async () => {
+        const { history } = await given();
+        const first = await history.append("room:a", { from: "ann", text: "one" });
+        const elsewhere = await history.append("room:b", { from: "bob", text: "other log" });
+        const second = await history.append("room:a", { from: "bob", text: "two" });
+        const third = await history.append("room:a", { from: "ann", text: "three" });
+
+        expect(first.duplicate).toBe(false);
+        expect(first.message).toMatchObject({ from: "ann", text: "one", prev: "" });
+        expect(elsewhere.message.prev).toBe("");
+        expect(second.message).toMatchObject({ from: "bob", text: "two", prev: first.message.id });
+        expect(third.message.prev).toBe(second.message.id);
+        expect(first.message.id < second.message.id && second.message.id < third.message.id).toBe(true);
+        for (const { message } of [first, second, third]) {
+          expect(message.ts).toBe(parseMessageId(message.id)?.ms);
+        }
+        expect(await history.latest("room:a", 10)).toEqual([first.message, second.message, third.message]);
+      });
+
+      it("stores text exactly as given", async () => {
+        const { history } = await given();
+        const text = '<b>"hi"</b>\n\t房间 🎉 {"id":"x"} \\';
+        const { message } = await history.append("room:a", { from: "ann", text });
+        expect(message.text).toBe(text);
+        expect(await history.latest("room:a", 1)).toEqual([message]);
+      });
+
+      it("returns the first message and stores nothing when the same sender resends a clientId", async () => {
+        const { history } = await given();
+        const original = await history.append("room:a", { from: "ann", text: "hello", clientId: "c-1" });
+        const between = await history.append("room:a", { from: "bob", text: "between" });
+        const resent = await history.append("room:a", { from: "ann", text: "hello (retried)", clientId: "c-1" });
+
+        expect(original.duplicate).toBe(false);
+        expect(resent).toEqual({ message: original.message, duplicate: true });
+        expect(await history.latest("room:a", 10)).toEqual([original.message, between.message]);
+        // The chain goes on from the newest stored message, not from the duplicate.
+        const next = await history.append("room:a", { from: "ann", text: "next", clientId: "c-2" });
+        expect(next.message.prev).toBe(between.message.id);
+      });
+
+      it("treats the same clientId from another sender, or in another log, as a new message", async () => {
+        const { history } = await given();
+        const ann = await history.append("room:a", { from: "ann", text: "from ann", clientId: "same" });
+        const bob = await history.append("room:a", { from: "bob", text: "from bob", clientId: "same" });
+        const otherLog = await history.append("room:b", { from: "ann", text: "elsewhere", clientId: "same" });
+
+        expect(bob.duplicate).toBe(false);
+        expect(bob.message).toMatchObject({ from: "bob", text: "from bob", prev: ann.message.id });
+        expect(otherLog.duplicate).toBe(false);
+        expect(otherLog.message).toMatchObject({ from: "ann", text: "elsewhere", prev: "" });
+        expect((await history.latest("room:a", 10)).map((message) => message.text)).toEqual(["from ann", "from bob"]);
+      });
+    });
+
+    describe("latest and before", () => {
+      it("latest returns the newest messages, oldest first", async () => {
+        const { history } = await given();
+        const messages = await appendTexts(history, "room:a", ["m0", "m1", "m2", "m3", "m4"]);
+        expect(await history.latest("room:a", 3)).toEqual(messages.slice(2));
+        expect(await history.latest("room:a", 50)).toEqual(messages);
+        expect(await history.latest("room:unknown", 50)).toEqual([]);
+      });
+
+      it("before pages back through the whole log, oldest first within a page", async () => {
+        const { history } = await given();
+        const messages = await appendTexts(history, "room:a", ["m0", "m1", "m2", "m3", "m4", "m5", "m6"]);
+        const pages: StoredMessage[][] = [await history.latest("room:a", 3)];
+        for (let oldest = pages[0]![0]!; ;) {
+          const page = await history.before("room:a", oldest.id, 3);
+          if (page.length === 0) break;
+          pages.unshift(page);
+          oldest = page[0]!;
+        }
+        expect(pages.map((page) => page.map((message) => message.text))).toEqual([
+          ["m0"],
+          ["m1", "m2", "m3"],
+          ["m4", "m5", "m6"],
+        ]);
+        expect(pages.flat()).toEqual(messages);
+        expect(await history.before("room:a", messages[0]!.id, 3)).toEqual([]);
+        expect(await history.before("room:unknown", messages[6]!.id, 3)).toEqual([]);
+      });
+    });
+
+    describe("after", () => {
+      it("returns every later message, complete, for an id the log still holds", async () => {
+        const { history } = await given();
+        const messages = await appendTexts(history, "room:a", ["m0", "m1", "m2", "m3"]);
+        expect(await history.after("room:a", messages[1]!.id)).toEqual({ messages: messages.slice(2), complete: true });
+        expect(await history.after("room:a", messages[3]!.id)).toEqual({ messages: [], complete: true });
+        expect(await history.after("room:a", messages[0]!.id)).toEqual({ messages: messages.slice(1), complete: true });
+      });
+
+      it("is incomplete for a log it never had", async () => {
+        const { history } = await given();
+        const [message] = await appendTexts(history, "room:a", ["m0"]);
+        expect(await history.after("room:unknown", message!.id)).toEqual({ messages: [], complete: false });
+      });
+
+      it("is incomplete for an id older than the first message appended (it may come from a previous life)", async () => {
+        const { history } = await given();
+        const messages = await appendTexts(history, "room:a", ["m0", "m1"]);
+        expect(await history.after("room:a", justBefore(messages[0]!.id))).toEqual({ messages, complete: false });
+      });
+    });
+
+    describe("the size bound", () => {
+      const bound = 150;
+
+      it("keeps about the bound (at least it, under twice it) and says when an id is older than what it dropped", async () => {
+        const { history, storedLength } = await given(bound);
+        const appended: StoredMessage[] = [];
+        for (let index = 0; index < 10 * bound; index += 1) {
+          appended.push((await history.append("room:big", { from: "ann", text: `m${index}` })).message);
+        }
+
+        const length = await storedLength("room:big");
+        expect(length).toBeGreaterThanOrEqual(bound);
+        expect(length).toBeLessThan(2 * bound);
+        expect(await history.latest("room:big", bound)).toEqual(appended.slice(-bound));
+
+        const held = await history.latest("room:big", 10 * bound);
+        expect(held).toEqual(appended.slice(-length));
+        // The message before the oldest one held is the newest one dropped.
+        const newestDropped = held[0]!.prev;
+        const droppedIndex = appended.findIndex((message) => message.id === newestDropped);
+        expect(droppedIndex).toBe(appended.length - length - 1);
+        expect(await history.after("room:big", newestDropped)).toEqual({ messages: held, complete: true });
+        expect(await history.after("room:big", appended[droppedIndex - 1]!.id)).toEqual({
+          messages: held,
+          complete: false,
+        });
+        expect(await history.after("room:big", appended[0]!.id)).toEqual({ messages: held, complete: false });
+      });
+    });
+  });
+}
