@@ -48,6 +48,10 @@ export const LIMITS = {
   userName: { min: 1, max: 32 },
   roomName: { min: 1, max: 64 },
   clientId: { min: 1, max: 64 },
+  /** The key that claims a name in open mode. */
+  claimKey: { min: 16, max: 256 },
+  /** Combining marks allowed in a row in a name (more can stack into unreadable shapes). */
+  maxCombiningMarks: 3,
   /** Messages in a `room:join` answer without `since`, and the default `room:history` page. */
   defaultHistory: 50,
   /** Largest page `room:history` answers with. */
@@ -181,6 +185,7 @@ export interface ClientEvents {
   "rooms:list": { request: RoomsRequest; result: RoomsResult };
   "dm:send": { request: DirectSendRequest; result: DirectSendResult };
   typing: { request: TypingRequest; result: EmptyResult };
+  "auth:refresh": { request: RefreshRequest; result: TokenExpiry };
 }
 
 export type ClientEventName = keyof ClientEvents;
@@ -199,10 +204,18 @@ export type ClientToServerEvents = {
 /** Events the server emits to clients. */
 export interface ServerToClientEvents {
   "room:message": (message: ChatMessage) => void;
-  "dm:message": (message: DirectMessage) => void;
+  /**
+   * A DM to or from the user. A DM that was held while the user was offline comes with
+   * `received`: call it once the DM is safe, and the server stops keeping it.
+   */
+  "dm:message": (message: DirectMessage, received?: () => void) => void;
   "room:presence": (presence: RoomPresence) => void;
   "room:typing": (typing: RoomTyping) => void;
   notice: (notice: Notice) => void;
+  /** Token mode: the connection's token expires soon; send `auth:refresh` with a new one. */
+  "auth:expiring": (expiry: TokenExpiry) => void;
+  /** Token mode: the token expired without a refresh; the server disconnects right after. */
+  "auth:expired": (expiry: TokenExpiry) => void;
 }
 
 /** Server-to-server events (none: nodes coordinate through Redis keys and the adapter). */
@@ -213,9 +226,28 @@ export interface SocketData {
   user: string;
 }
 
+/** `auth:refresh`: a new token for the same user, before the connection's token expires. */
+export interface RefreshRequest {
+  token: string;
+}
+
 /** The `auth` payload of the handshake. */
 export interface HandshakeAuth {
-  user: string;
+  /** Open mode: the name to use (ignored in token mode, where the token's `sub` is the user). */
+  user?: string;
+  /**
+   * Open mode: a secret of LIMITS.claimKey characters. The first connection that brings one claims
+   * the name; from then on only that key may use it. Keep it, and never show it.
+   */
+  key?: string;
+  /** Token mode: a JWT signed by the host application; its `sub` is the user. */
+  token?: string;
+}
+
+/** The answer to `auth:refresh`, and the payload of `auth:expiring`. */
+export interface TokenExpiry {
+  /** When the connection's token expires, in epoch milliseconds. */
+  expiresAt: number;
 }
 
 export const CLIENT_EVENTS = [
@@ -226,12 +258,17 @@ export const CLIENT_EVENTS = [
   "rooms:list",
   "dm:send",
   "typing",
+  "auth:refresh",
 ] as const satisfies readonly ClientEventName[];
 
 // ---- Names ----
 
 // Letters, marks (for composed scripts), digits, and space - _ . inside the name.
 const NAME_CHARS = /^[\p{L}\p{M}\p{N} _.-]+$/u;
+// Characters that render as nothing (U+200B, U+034F, U+FE0F, U+3164, ...): a name holding one
+// would look the same as the name without it, and be another user.
+const INVISIBLE = /\p{Default_Ignorable_Code_Point}/u;
+const MARK_RUN = new RegExp(`\\p{M}{${LIMITS.maxCombiningMarks + 1},}`, "u");
 
 // Names that are properties of every JS object: harmless to us, but a trap for any client that
 // keys a plain object by name.
@@ -240,7 +277,7 @@ const RESERVED_NAMES = new Set(["__proto__", "constructor", "prototype"]);
 export type NameCheck = { ok: true; name: string } | { ok: false; reason: string };
 
 /**
- * Normalizes (NFC) and checks a user or room name.
+ * Normalizes (NFKC, so full-width `ｂob` is `bob`) and checks a user or room name.
  *
  * @example
  * checkName("房间号1", "room") // { ok: true, name: "房间号1" }
@@ -248,15 +285,19 @@ export type NameCheck = { ok: true; name: string } | { ok: false; reason: string
  */
 export function checkName(value: unknown, kind: "user" | "room"): NameCheck {
   if (typeof value !== "string") return { ok: false, reason: `${kind} must be a string` };
-  const name = value.normalize("NFC");
+  const name = value.normalize("NFKC");
   const { min, max } = kind === "user" ? LIMITS.userName : LIMITS.roomName;
   // Count code points, not UTF-16 units, so "房间" is 2 long.
   const length = [...name].length;
   if (length < min || length > max) {
     return { ok: false, reason: `${kind} must be ${min} to ${max} characters` };
   }
+  if (INVISIBLE.test(name)) return { ok: false, reason: `${kind} must not contain invisible characters` };
   if (!NAME_CHARS.test(name)) {
     return { ok: false, reason: `${kind} may hold only letters, digits, spaces and - _ .` };
+  }
+  if (MARK_RUN.test(name)) {
+    return { ok: false, reason: `${kind} may not stack more than ${LIMITS.maxCombiningMarks} combining marks` };
   }
   if (name.trim() !== name) {
     return { ok: false, reason: `${kind} must not start or end with a space` };

@@ -1,3 +1,4 @@
+import { createPublicKey } from "node:crypto";
 import { hostname } from "node:os";
 import { fileURLToPath } from "node:url";
 
@@ -41,6 +42,28 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Folder of the built browser page; the page is not served when it does not exist. */
   publicDir: string;
+  /** How handshakes prove who they are: signed tokens, or open mode with name claims. */
+  auth: AuthConfig;
+}
+
+/** The key that verifies tokens; only one may be configured. */
+export type TokenKey =
+  | { kind: "secret"; secret: string }
+  | { kind: "public-key"; pem: string }
+  | { kind: "jwks"; url: string };
+
+export interface AuthConfig {
+  /**
+   * Token mode when set (AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY or AUTH_JWKS_URL): every handshake
+   * needs a signed JWT. Unset: open mode, where a name may be claimed with a key.
+   */
+  tokenKey?: TokenKey;
+  /** Checked against the token's `iss` when set. */
+  issuer?: string;
+  /** Checked against the token's `aud` when set. */
+  audience?: string;
+  /** A claimed name is released after this many days without a connection. @default 30 */
+  nameClaimTtlDays: number;
 }
 
 /** A configuration value that stops start-up. Its message names the variable. */
@@ -112,6 +135,61 @@ export function redact(url: string): string {
   return url.replace(/\/\/([^@/]*)@/, "//***@");
 }
 
+/** How long a name claim lasts without a connection, in milliseconds. */
+export const claimTtlMs = (config: Pick<Config, "auth">): number => config.auth.nameClaimTtlDays * 24 * 60 * 60 * 1000;
+
+/** Shortest HMAC secret accepted: a guessable secret would let anyone mint tokens. */
+const MIN_SECRET_LENGTH = 32;
+
+function tokenKey(env: Env): TokenKey | undefined {
+  const secret = env.AUTH_JWT_SECRET ?? "";
+  // A PEM in one environment variable often comes with its line breaks written as "\n".
+  const pem = (env.AUTH_JWT_PUBLIC_KEY ?? "").replace(/\\n/g, "\n").trim();
+  const jwksUrl = (env.AUTH_JWKS_URL ?? "").trim();
+  const given = [secret !== "", pem !== "", jwksUrl !== ""].filter(Boolean).length;
+  if (given > 1) {
+    throw new ConfigError("AUTH_JWT_SECRET", "set only one of AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY and AUTH_JWKS_URL");
+  }
+  if (secret !== "") {
+    if (secret.length < MIN_SECRET_LENGTH) {
+      throw new ConfigError("AUTH_JWT_SECRET", `expected at least ${MIN_SECRET_LENGTH} characters`);
+    }
+    return { kind: "secret", secret };
+  }
+  if (pem !== "") {
+    try {
+      createPublicKey(pem);
+    } catch {
+      throw new ConfigError("AUTH_JWT_PUBLIC_KEY", "expected a PEM public key (-----BEGIN PUBLIC KEY-----)");
+    }
+    return { kind: "public-key", pem };
+  }
+  if (jwksUrl !== "") {
+    let parsed: URL;
+    try {
+      parsed = new URL(jwksUrl);
+    } catch {
+      throw new ConfigError("AUTH_JWKS_URL", `"${jwksUrl}" is not a URL`);
+    }
+    if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
+      throw new ConfigError("AUTH_JWKS_URL", `expected https:// or http://, got "${parsed.protocol}"`);
+    }
+    return { kind: "jwks", url: parsed.href };
+  }
+  return undefined;
+}
+
+function authConfig(env: Env): AuthConfig {
+  const issuer = (env.AUTH_JWT_ISSUER ?? "").trim();
+  const audience = (env.AUTH_JWT_AUDIENCE ?? "").trim();
+  return {
+    tokenKey: tokenKey(env),
+    ...(issuer !== "" ? { issuer } : {}),
+    ...(audience !== "" ? { audience } : {}),
+    nameClaimTtlDays: integer(env, "NAME_CLAIM_TTL_DAYS", 30, 1, 3650),
+  };
+}
+
 /**
  * Reads and validates the configuration from environment variables.
  *
@@ -150,5 +228,6 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownTimeoutMs: integer(env, "SHUTDOWN_TIMEOUT_MS", 25_000, 1000, 600_000),
     // The page is built next to the compiled server: dist/public beside dist/server.
     publicDir: (env.PUBLIC_DIR ?? "").trim() || fileURLToPath(new URL("../public/", import.meta.url)),
+    auth: authConfig(env),
   };
 }

@@ -8,6 +8,7 @@ import {
   type DirectMessage,
   type DirectSendResult,
   type ErrorBody,
+  type HandshakeAuth,
   type JoinResult,
   type Notice,
   type RoomPresence,
@@ -23,6 +24,7 @@ import { Outbox, type PendingEntry } from "./outbox.js";
 import { untilAnswered } from "./retry.js";
 import { RoomStream } from "./room-stream.js";
 import { SeenIds } from "./seen-ids.js";
+import { Credentials, type TokenSource } from "./credentials.js";
 import { call, socketIo, type ChatSocket, type SocketFactory, type SocketIoOptions } from "./transport.js";
 
 /**
@@ -76,15 +78,34 @@ export interface ChatClientOptions {
    */
   urls: string | readonly string[];
   /**
-   * The user name to connect as (the handshake's `auth.user`).
+   * The user name to connect as (the handshake's `auth.user`). Required in open mode; in token
+   * mode the server takes the user from the token's `sub`, and this may be left out.
    *
    * @example
    * user: "echo-bot"
    */
-  user: string;
+  user?: string;
   /**
-   * Extra socket.io-client options for every connection. `reconnection`, `forceNew` and
-   * `auth.user` are the SDK's own and are overridden.
+   * Open mode: the key that claims `user` on first use and proves it afterwards (16 to 256
+   * characters; keep it secret and keep it stable). Without a key, a name that someone claimed
+   * is refused, and DMs sent while the client is offline are not kept for it.
+   *
+   * @example
+   * key: process.env.BOT_KEY
+   */
+  key?: string;
+  /**
+   * Token mode: a JWT from the host application, or a function that fetches a fresh one. A
+   * function is called for every connection, and again before the token expires, so that the
+   * connection is refreshed without dropping (`auth:refresh`).
+   *
+   * @example
+   * token: async () => (await fetch("/chat-token")).text()
+   */
+  token?: TokenSource;
+  /**
+   * Extra socket.io-client options for every connection. `reconnection`, `forceNew` and the
+   * `auth` credentials (`user`, `key`, `token`) are the SDK's own and are overridden.
    *
    * @default { transports: ["websocket"], timeout: 10000 }
    * @example
@@ -220,12 +241,16 @@ function nameOf(value: string, kind: "room" | "user"): string {
  */
 export class ChatClient extends TypedEmitter<ChatClientEvents> {
   /**
-   * The user this client connects as.
+   * The user this client connects as (in token mode, the `sub` of its latest token).
    *
    * @example
    * client.user // "alice"
    */
-  readonly user: string;
+  get user(): string {
+    return this.#credentials.user;
+  }
+
+  readonly #credentials: Credentials;
 
   readonly #endpoints: Endpoints;
   readonly #io: SocketFactory;
@@ -251,13 +276,14 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   /**
    * Creates a client; nothing happens until `connect()`.
    *
-   * @throws TypeError when `urls` holds no URL; RangeError for bad backoff values.
+   * @throws TypeError when `urls` holds no URL; RangeError for bad backoff values; ChatError
+   *   `bad_request` without a user or token, or with a key of the wrong length.
    * @example
    * const client = new ChatClient({ urls: ["http://a:3000", "http://b:3000"], user: "bot" });
    */
   constructor(options: ChatClientOptions) {
     super();
-    this.user = options.user;
+    this.#credentials = new Credentials(options);
     this.#endpoints = new Endpoints(options.urls);
     this.#io = options.io ?? socketIo;
     this.#socketOptions = options.socketOptions ?? {};
@@ -521,7 +547,15 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   }
 
   /** One connection to `url`, from the attempt until it fails or ends. */
-  #session(url: string): Promise<SessionEnd> {
+  async #session(url: string): Promise<SessionEnd> {
+    let credentials: HandshakeAuth;
+    try {
+      credentials = await this.#credentials.handshake();
+    } catch (error) {
+      // A token function that failed: tell the app, and try again with backoff.
+      this.emit("error", error instanceof ChatError ? error : new ChatError(ErrorCode.Unauthorized, String(error)));
+      return { kind: "failed" };
+    }
     return new Promise<SessionEnd>((resolve) => {
       const signal = this.#closing.signal;
       if (signal.aborted) return resolve({ kind: "closed" });
@@ -530,7 +564,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
         transports: ["websocket"],
         timeout: 10_000,
         ...this.#socketOptions,
-        auth: { ...auth, user: this.user },
+        auth: { ...auth, ...credentials },
         reconnection: false,
         forceNew: true,
       });
@@ -554,10 +588,14 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
           end({ kind: "failed" });
         }
       });
+      let tokenExpired = false;
+      socket.on("auth:expired", () => (tokenExpired = true));
       socket.on("disconnect", (reason) => {
-        const outcome: SessionEnd = !FINAL_REASONS.has(reason)
-          ? { kind: "lost" }
-          : { kind: reason === "io server disconnect" ? "kicked" : "closed" };
+        // A server disconnect after `auth:expired` is not a kick: reconnect with a fresh token.
+        const outcome: SessionEnd =
+          !FINAL_REASONS.has(reason) || tokenExpired
+            ? { kind: "lost" }
+            : { kind: reason === "io server disconnect" ? "kicked" : "closed" };
         this.#onDisconnect(socket, outcome);
         end(outcome);
       });
@@ -587,10 +625,28 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   #listen(socket: ChatSocket): void {
     const live = () => this.#socket === socket;
     socket.on("room:message", (message) => live() && this.#onRoomMessage(message));
-    socket.on("dm:message", (message) => live() && this.#onDirectMessage(message));
+    socket.on("dm:message", (message, received) => {
+      if (!live()) return;
+      this.#onDirectMessage(message);
+      // A held DM asks to be acknowledged: the server keeps it until a client has it.
+      received?.();
+    });
+    socket.on("auth:expiring", () => live() && void this.#refreshToken(socket));
     socket.on("room:presence", (presence) => live() && this.#onPresence(presence));
     socket.on("room:typing", (typing) => live() && this.emit("typing", typing));
     socket.on("notice", (notice) => live() && this.emit("notice", notice));
+  }
+
+  /** Sends a fresh token before the connection's token expires (token functions only). */
+  async #refreshToken(socket: ChatSocket): Promise<void> {
+    try {
+      const token = await this.#credentials.token();
+      const answer = await call(socket, "auth:refresh", { token }, this.#ackTimeoutMs);
+      if (!answer.ok) this.emit("error", new ChatError(answer.error.code, answer.error.message));
+    } catch (error) {
+      // The connection dropped or the function failed: the next connection fetches a token anyway.
+      if (error instanceof ChatError) this.emit("error", error);
+    }
   }
 
   #setState(state: ConnectionState): void {

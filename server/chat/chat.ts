@@ -16,11 +16,16 @@ import {
   type ServerToClientEvents,
   type SocketData,
 } from "../../protocol/index.js";
+import { roomAllowed } from "../auth/room-access.js";
+import type { TokenVerifier } from "../auth/tokens.js";
+import type { NameClaims } from "../claims/claims.js";
 import { CodedError } from "../errors.js";
 import type { AfterResult, History, StoredMessage } from "../history/history.js";
 import type { Presence } from "../presence/presence.js";
 import { TokenBucket } from "./rate-limit.js";
 import { pairLog, roomChannel, roomLog, userChannel } from "./rooms.js";
+import { identifier, type Identity } from "./identity.js";
+import { TokenExpiry } from "./token-expiry.js";
 import { makeValidators } from "./validate.js";
 
 export type ChatServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
@@ -30,6 +35,11 @@ export interface ChatOptions {
   io: ChatServer;
   presence: Presence;
   history: History;
+  claims: NameClaims;
+  /** Token mode: verifies the handshake's and `auth:refresh`'s tokens. Open mode: undefined. */
+  tokens: TokenVerifier | undefined;
+  /** How long DMs are held for a claimed name (as long as the claim lasts unused). */
+  claimTtlMs: number;
   log: FastifyBaseLogger;
   historySize: number;
   maxMessageLength: number;
@@ -68,43 +78,64 @@ async function missed(history: History, log: string, since: string, historySize:
  * through `presence` and `history`, so the same code runs on one node and on a cluster.
  */
 export function attachChat(options: ChatOptions): { drain(): Promise<void> } {
-  const { io, presence, history, log } = options;
+  const { io, presence, history, claims, tokens, log } = options;
   const validate = makeValidators(options.maxMessageLength);
+  const identify = identifier(tokens, claims);
   /** Per-socket unregistration still running. */
   const leaving = new Set<Promise<unknown>>();
 
-  /** DMs held for a user while offline, handed over at the handshake, sent once connected. */
-  const heldFor = new WeakMap<ServerSocket, DirectMessage[]>();
+  /** Who each admitted socket is, from its handshake until it is served. */
+  const identities = new WeakMap<ServerSocket, Identity>();
 
   /**
-   * Admits a handshake: a valid user, subscribed to their user room, and counted online, all
-   * before the client hears it is connected. From then on no DM can miss the socket or wait in
-   * the inbox, and the user is online on every node.
+   * Admits a handshake: a proven or free user, subscribed to their user room, and counted online,
+   * all before the client hears it is connected. From then on no DM can miss the socket, and the
+   * user is online on every node.
    */
   async function admit(socket: ServerSocket): Promise<Error | undefined> {
-    const auth: unknown = socket.handshake.auth;
-    const user = typeof auth === "object" && auth !== null && Object.hasOwn(auth, "user")
-      ? checkName((auth as { user: unknown }).user, "user")
-      : undefined;
-    if (!user?.ok) return codedError(ErrorCode.Unauthorized, user ? user.reason : "auth.user is required");
-    socket.data.user = user.name;
-    const channel = userChannel(user.name);
-    socket.join(channel);
+    let identity: Identity;
+    try {
+      identity = await identify(socket.handshake.auth);
+    } catch (error) {
+      return handshakeRefusal(error, socket);
+    }
+    const { user } = identity;
+    socket.data.user = user;
+    identities.set(socket, identity);
+    const channel = userChannel(user);
+    await socket.join(channel);
     try {
       await options.subscribed(channel);
-      heldFor.set(socket, (await presence.userConnected(user.name)).held);
+      await presence.userConnected(user);
     } catch (error) {
-      socket.leave(channel);
-      const body = toErrorBody(error, "handshake", socket);
-      return codedError(body.code, body.code === ErrorCode.Internal ? "the server failed, try again" : body.message);
+      await socket.leave(channel);
+      return handshakeRefusal(error, socket);
     }
     if (socket.conn.readyState !== "open") {
       // The client left during the handshake: Socket.IO will not emit "connection" or "disconnect".
-      socket.leave(channel);
-      await presence.userDisconnected(user.name).catch(() => undefined);
+      await socket.leave(channel);
+      await presence.userDisconnected(user).catch(() => undefined);
       return new Error("the connection closed during the handshake");
     }
     return undefined;
+  }
+
+  /** The `connect_error` of a failed handshake; a bug is logged, and its details stay here. */
+  function handshakeRefusal(error: unknown, socket: ServerSocket): Error {
+    const body = toErrorBody(error, "handshake", socket);
+    return codedError(body.code, body.code === ErrorCode.Internal ? "the server failed, try again" : body.message);
+  }
+
+  /**
+   * Sends a proven user's held DMs, each with an ack: a DM stays held until a client of the
+   * user acknowledged it, so a connection that drops at once loses nothing.
+   */
+  async function deliverHeld(socket: ServerSocket, user: string): Promise<void> {
+    for (const dm of await presence.heldFor(user)) {
+      socket.emit("dm:message", dm, () => {
+        presence.releaseHeld(dm).catch((error: unknown) => log.warn({ err: error }, "could not release a held DM"));
+      });
+    }
   }
 
   io.use((socket, next) => {
@@ -142,6 +173,9 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void> } {
 
   function serve(socket: ServerSocket): void {
     const user = socket.data.user;
+    const identity = identities.get(socket) ?? { user, proven: false };
+    identities.delete(socket);
+    const expiry = identity.expiresAt === undefined ? undefined : new TokenExpiry(socket, identity.expiresAt);
     const joined = new Set<string>();
     const bucket = new TokenBucket(options.rateLimitPerSecond, options.rateLimitBurst);
     // Membership changes run one at a time per socket, so a disconnect never overtakes a join
@@ -169,10 +203,7 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void> } {
       parse: (payload: unknown) => RequestOf<E>,
       run: (request: RequestOf<E>) => Promise<ResultOf<E>> | ResultOf<E>,
     ): void {
-      // Registered untyped: a client may send anything, and `parse` decides what it was.
-      (socket as unknown as { on(event: string, listener: (...args: unknown[]) => void): void }).on(
-        event,
-        async (payload: unknown, ack?: unknown) => {
+      const respond = async (payload: unknown, ack?: unknown): Promise<void> => {
         // socket.emit("rooms:list", ack) puts the ack first.
         if (typeof payload === "function" && ack === undefined) [payload, ack] = [undefined, payload];
         const reply = typeof ack === "function" ? (ack as (answer: Ack<ResultOf<E>>) => void) : undefined;
@@ -183,19 +214,28 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void> } {
           answer = { ok: false, error: toErrorBody(error, event, socket) };
         }
         reply?.(answer);
-        },
+      };
+      // Registered untyped: a client may send anything, and `parse` decides what it was. `respond`
+      // never rejects: every failure becomes the ack's error.
+      (socket as unknown as { on(event: string, listener: (...args: unknown[]) => void): void }).on(
+        event,
+        (payload, ack) => void respond(payload, ack),
       );
     }
 
-    for (const dm of heldFor.get(socket) ?? []) socket.emit("dm:message", dm);
-    heldFor.delete(socket);
+    if (identity.proven) {
+      deliverHeld(socket, user).catch((error: unknown) => log.warn({ err: error, socket: socket.id }, "could not read held DMs"));
+    }
 
     handle("room:join", validate.join, ({ room, since }) =>
       serially(async () => {
+        if (!roomAllowed(identity.rooms, room)) {
+          throw new CodedError(ErrorCode.Forbidden, `your token does not allow room "${room}"`);
+        }
         if (!joined.has(room)) {
           const { firstInRoom, members } = await presence.joinedRoom(room, user);
           joined.add(room);
-          socket.join(roomChannel(room));
+          await socket.join(roomChannel(room));
           if (firstInRoom) {
             io.to(roomChannel(room)).emit("room:presence", { room, user, event: "join", members });
           }
@@ -227,7 +267,7 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void> } {
 
     async function leaveRoom(room: string): Promise<void> {
       joined.delete(room);
-      socket.leave(roomChannel(room));
+      await socket.leave(roomChannel(room));
       const { lastInRoom, members } = await presence.leftRoom(room, user);
       if (lastInRoom) io.to(roomChannel(room)).emit("room:presence", { room, user, event: "leave", members });
     }
@@ -255,10 +295,13 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void> } {
       const { message: stored, duplicate } = await history.append(pairLog(user, to), { from: user, text, clientId });
       const message: DirectMessage = { ...stored, to };
       if (duplicate) return { message, online: (await presence.nodesOf(to)).length > 0 };
-      const online = to === user || (await presence.holdUnlessOnline(message));
+      // DMs wait only for a name that someone proved theirs: in open mode, a claimed one.
+      const keepForMs = tokens !== undefined || (await claims.isClaimed(to)) ? options.claimTtlMs : undefined;
+      const online = to === user || (await presence.holdUnlessOnline(message, keepForMs));
       // Separate emits: the sharded adapter routes a single-room broadcast to only the nodes
-      // holding that room.
-      if (online && to !== user) io.to(userChannel(to)).emit("dm:message", message);
+      // holding that room. A held DM goes out live too, in case the registry lags behind a
+      // connected recipient (Redis lost its data); a client keeps one copy per id.
+      if (to !== user) io.to(userChannel(to)).emit("dm:message", message);
       io.to(userChannel(user)).emit("dm:message", message);
       return { message, online };
     });
@@ -270,10 +313,27 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void> } {
       return {};
     });
 
+    handle("auth:refresh", validate.refresh, async ({ token }) => {
+      limited();
+      if (!tokens || !expiry) throw new CodedError(ErrorCode.BadRequest, "this server does not use tokens");
+      const verified = await tokens.verify(token);
+      const subject = checkName(verified.subject, "user");
+      if (!subject.ok || subject.name !== user) {
+        throw new CodedError(ErrorCode.Forbidden, "the token is for another user");
+      }
+      identity.expiresAt = verified.expiresAt;
+      identity.rooms = verified.rooms;
+      expiry.renew(verified.expiresAt);
+      return { expiresAt: verified.expiresAt };
+    });
+
     socket.on("disconnect", () => {
+      expiry?.stop();
       const done = serially(async () => {
         for (const room of [...joined]) await leaveRoom(room);
         await presence.userDisconnected(user);
+        // A name stays claimed for a full period after its last connection.
+        if (identity.proven) await claims.touch(user);
       })
         .catch((error) => log.warn({ err: error, socket: socket.id }, "could not unregister the connection"))
         .finally(() => leaving.delete(done));

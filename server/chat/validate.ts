@@ -6,6 +6,7 @@ import {
   type HistoryRequest,
   type JoinRequest,
   type LeaveRequest,
+  type RefreshRequest,
   type SendRequest,
   type TypingRequest,
 } from "../../protocol/index.js";
@@ -13,6 +14,9 @@ import { CodedError, badRequest } from "../errors.js";
 import { ErrorCode } from "../../protocol/index.js";
 
 type Payload = Record<string, unknown>;
+
+/** Longest token `auth:refresh` accepts; a JWT with a few claims is well under 1 KiB. */
+const MAX_TOKEN_LENGTH = 8192;
 
 /** Accepts only plain objects, read through own properties, so `__proto__` tricks find nothing. */
 function object(value: unknown): Payload {
@@ -104,6 +108,13 @@ export function makeValidators(maxMessageLength: number) {
         text: text(payload, maxMessageLength),
         clientId: clientId(payload),
       };
+    },
+    refresh(value: unknown): RefreshRequest {
+      const token = field(object(value), "token");
+      if (typeof token !== "string" || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
+        throw badRequest(`token must be a string of 1 to ${MAX_TOKEN_LENGTH} characters`);
+      }
+      return { token };
     },
     typing(value: unknown): TypingRequest {
       const payload = object(value);

@@ -1,10 +1,11 @@
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
 import { attachChat } from "../chat/chat.js";
-import type { Config } from "../config.js";
+import { tokenVerifier } from "../auth/tokens.js";
+import { claimTtlMs, type Config } from "../config.js";
 
 export interface ChatPluginOptions {
-  config: Pick<Config, "historySize" | "maxMessageLength" | "rateLimitPerSecond" | "rateLimitBurst">;
+  config: Pick<Config, "historySize" | "maxMessageLength" | "rateLimitPerSecond" | "rateLimitBurst" | "auth">;
 }
 
 /**
@@ -17,10 +18,14 @@ export const chatPlugin = fp(
   async (app: FastifyInstance, options: ChatPluginOptions) => {
     const { stores } = app;
     const { historySize, maxMessageLength, rateLimitPerSecond, rateLimitBurst } = options.config;
+    const tokens = tokenVerifier(options.config.auth);
     const chat = attachChat({
       io: app.io,
       presence: stores.presence,
       history: stores.history,
+      claims: stores.claims,
+      tokens,
+      claimTtlMs: claimTtlMs(options.config),
       log: app.log,
       historySize,
       maxMessageLength,

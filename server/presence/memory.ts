@@ -1,5 +1,5 @@
 import type { DirectMessage, RoomPresence, RoomSummary } from "../../protocol/index.js";
-import { sortByRoom, type NodeSummary, type Presence, type RoomJoin, type RoomLeave, type UserConnect } from "./presence.js";
+import { sortByRoom, type NodeSummary, type Presence, type RoomJoin, type RoomLeave } from "./presence.js";
 
 function increment(counts: Map<string, number>, key: string, by: number): number {
   const next = (counts.get(key) ?? 0) + by;
@@ -17,7 +17,7 @@ export class MemoryPresence implements Presence {
   private readonly users = new Map<string, number>();
   /** room → user → sockets */
   private readonly rooms = new Map<string, Map<string, number>>();
-  private readonly inboxes = new Map<string, DirectMessage[]>();
+  private readonly inboxes = new Map<string, { messages: DirectMessage[]; expiresAt: number }>();
 
   constructor(
     private readonly nodeId: string,
@@ -26,11 +26,8 @@ export class MemoryPresence implements Presence {
 
   async start(): Promise<void> {}
 
-  async userConnected(user: string): Promise<UserConnect> {
+  async userConnected(user: string): Promise<void> {
     increment(this.users, user, 1);
-    const held = this.inboxes.get(user) ?? [];
-    this.inboxes.delete(user);
-    return { held };
   }
 
   async userDisconnected(user: string): Promise<void> {
@@ -64,13 +61,33 @@ export class MemoryPresence implements Presence {
     return this.users.has(user) ? [this.nodeId] : [];
   }
 
-  async holdUnlessOnline(dm: DirectMessage): Promise<boolean> {
+  async holdUnlessOnline(dm: DirectMessage, keepForMs?: number): Promise<boolean> {
     if (this.users.has(dm.to)) return true;
-    const inbox = this.inboxes.get(dm.to) ?? [];
-    inbox.push(dm);
-    if (inbox.length > this.maxHeldPerUser) inbox.splice(0, inbox.length - this.maxHeldPerUser);
-    this.inboxes.set(dm.to, inbox);
+    if (keepForMs === undefined) return false;
+    const messages = this.inbox(dm.to);
+    messages.push(dm);
+    if (messages.length > this.maxHeldPerUser) messages.splice(0, messages.length - this.maxHeldPerUser);
+    this.inboxes.set(dm.to, { messages, expiresAt: Date.now() + keepForMs });
     return false;
+  }
+
+  async heldFor(user: string): Promise<DirectMessage[]> {
+    return [...this.inbox(user)];
+  }
+
+  async releaseHeld(dm: DirectMessage): Promise<void> {
+    const messages = this.inbox(dm.to);
+    const index = messages.findIndex((held) => held.id === dm.id && held.from === dm.from);
+    if (index >= 0) messages.splice(index, 1);
+    if (messages.length === 0) this.inboxes.delete(dm.to);
+  }
+
+  /** The live inbox of `user` (empty once it lapsed). */
+  private inbox(user: string): DirectMessage[] {
+    const inbox = this.inboxes.get(user);
+    if (inbox && inbox.expiresAt > Date.now()) return inbox.messages;
+    this.inboxes.delete(user);
+    return [];
   }
 
   async listNodes(): Promise<NodeSummary[]> {

@@ -27,11 +27,6 @@ export interface RoomLeave {
   members: number;
 }
 
-export interface UserConnect {
-  /** Direct messages that waited for the user while they were offline, oldest first. */
-  held: DirectMessage[];
-}
-
 /**
  * Who is connected, on which node, and in which rooms, counted per socket so that a user with
  * several tabs joins once and leaves once. Every method counts the calling node's sockets; the
@@ -40,8 +35,8 @@ export interface UserConnect {
 export interface Presence {
   /** Starts background work (heartbeats, reaping dead nodes). */
   start(): Promise<void>;
-  /** A socket of `user` connected to this node. Hands over the DMs held for them. */
-  userConnected(user: string): Promise<UserConnect>;
+  /** A socket of `user` connected to this node. */
+  userConnected(user: string): Promise<void>;
   /** A socket of `user` left this node. */
   userDisconnected(user: string): Promise<void>;
   /** A socket of `user` on this node joined `room`. */
@@ -55,10 +50,15 @@ export interface Presence {
   /** The nodes that hold at least one socket of `user`. */
   nodesOf(user: string): Promise<string[]>;
   /**
-   * Atomically: if `dm.to` is online, returns true; otherwise keeps `dm` in their inbox, to be
-   * handed over by their next `userConnected`, and returns false.
+   * Atomically: if `dm.to` is online, returns true; otherwise, when `keepForMs` is given, keeps
+   * `dm` in their inbox (which lapses `keepForMs` after the last DM held) and returns false.
+   * Without `keepForMs` nothing is held: the recipient gets only live DMs.
    */
-  holdUnlessOnline(dm: DirectMessage): Promise<boolean>;
+  holdUnlessOnline(dm: DirectMessage, keepForMs?: number): Promise<boolean>;
+  /** The DMs held for `user`, oldest first. They stay held until released. */
+  heldFor(user: string): Promise<DirectMessage[]>;
+  /** Stops holding `dm` for its recipient: a client of theirs has it. */
+  releaseHeld(dm: DirectMessage): Promise<void>;
   /** Live nodes and their counts. */
   listNodes(): Promise<NodeSummary[]>;
   /**

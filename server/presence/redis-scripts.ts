@@ -1,15 +1,5 @@
 import { script } from "../redis/connection.js";
 
-/** KEYS: userNodes, userInbox. ARGV: node. Counts a socket and hands over the held DMs. */
-export const USER_CONNECT = script(`
-local userNodesKey = KEYS[1]
-local userInboxKey = KEYS[2]
-local node = ARGV[1]
-redis.call('HINCRBY', userNodesKey, node, 1)
-local held = redis.call('LRANGE', userInboxKey, 0, -1)
-redis.call('DEL', userInboxKey)
-return held`);
-
 /** KEYS: userNodes. ARGV: node. */
 export const USER_DISCONNECT = script(`
 local userNodesKey = KEYS[1]
@@ -17,15 +7,21 @@ local node = ARGV[1]
 if redis.call('HINCRBY', userNodesKey, node, -1) <= 0 then redis.call('HDEL', userNodesKey, node) end
 return redis.call('HLEN', userNodesKey)`);
 
-/** KEYS: userNodes, userInbox. ARGV: dm JSON, inbox bound. 1 when online, else holds the DM. */
+/**
+ * KEYS: userNodes, userInbox. ARGV: dm JSON, inbox bound, inbox TTL ms ("" holds nothing).
+ * 1 when the recipient is online; else holds the DM (when asked to) and returns 0.
+ */
 export const HOLD_UNLESS_ONLINE = script(`
 local userNodesKey = KEYS[1]
 local userInboxKey = KEYS[2]
 local dm = ARGV[1]
 local maxHeld = tonumber(ARGV[2])
+local keepForMs = ARGV[3]
 if redis.call('HLEN', userNodesKey) > 0 then return 1 end
+if keepForMs == '' then return 0 end
 redis.call('RPUSH', userInboxKey, dm)
 redis.call('LTRIM', userInboxKey, -maxHeld, -1)
+redis.call('PEXPIRE', userInboxKey, keepForMs)
 return 0`);
 
 /**

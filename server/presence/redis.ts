@@ -3,8 +3,8 @@ import { UnavailableError } from "../errors.js";
 import type { RedisConnection } from "../redis/connection.js";
 import type { RedisKeys } from "../redis/keys.js";
 import { MemoryPresence } from "./memory.js";
-import { sortByRoom, type NodeSummary, type Presence, type RoomJoin, type RoomLeave, type UserConnect } from "./presence.js";
-import { HOLD_UNLESS_ONLINE, ROOM_PURGE_NODE, ROOM_SET, USER_CONNECT, USER_DISCONNECT } from "./redis-scripts.js";
+import { sortByRoom, type NodeSummary, type Presence, type RoomJoin, type RoomLeave } from "./presence.js";
+import { HOLD_UNLESS_ONLINE, ROOM_PURGE_NODE, ROOM_SET, USER_DISCONNECT } from "./redis-scripts.js";
 
 export interface RedisPresenceOptions {
   redis: RedisConnection;
@@ -33,6 +33,10 @@ function describeError(error: unknown): { name: string; message: string } {
   if (reason instanceof Error) return { name: reason.name, message: reason.message };
   return { name: typeof reason, message: String(reason) };
 }
+
+/** A held DM as the inbox list keeps it: the same DM always gives the same entry, to remove it by. */
+const heldEntry = (dm: DirectMessage): string =>
+  JSON.stringify({ id: dm.id, from: dm.from, to: dm.to, text: dm.text, ts: dm.ts, prev: dm.prev });
 
 /** A room with no members is dropped from the room index once it has been empty this long. */
 const EMPTY_ROOM_GRACE_MS = 60_000;
@@ -79,13 +83,12 @@ export class RedisPresence implements Presence {
     }, interval);
   }
 
-  async userConnected(user: string): Promise<UserConnect> {
+  async userConnected(user: string): Promise<void> {
     const { keys, redis } = this.options;
     await this.local.userConnected(user);
     try {
       await redis.command(keys.nodeUsers(this.node), ["SADD", keys.nodeUsers(this.node), user]);
-      const held = await redis.run<string[]>(USER_CONNECT, [keys.userNodes(user), keys.userInbox(user)], [this.node]);
-      return { held: held.map((json) => JSON.parse(json) as DirectMessage) };
+      await redis.command(keys.userNodes(user), ["HINCRBY", keys.userNodes(user), this.node, "1"]);
     } catch (error) {
       // The connection is refused: undo it here too.
       await this.local.userDisconnected(user);
@@ -163,14 +166,25 @@ export class RedisPresence implements Presence {
     return this.options.redis.command<string[]>(key, ["HKEYS", key]);
   }
 
-  async holdUnlessOnline(dm: DirectMessage): Promise<boolean> {
+  async holdUnlessOnline(dm: DirectMessage, keepForMs?: number): Promise<boolean> {
     const { keys, redis } = this.options;
     const online = await redis.run<number>(
       HOLD_UNLESS_ONLINE,
       [keys.userNodes(dm.to), keys.userInbox(dm.to)],
-      [JSON.stringify(dm), String(this.options.maxHeldPerUser)],
+      [heldEntry(dm), String(this.options.maxHeldPerUser), keepForMs === undefined ? "" : String(keepForMs)],
     );
     return online === 1;
+  }
+
+  async heldFor(user: string): Promise<DirectMessage[]> {
+    const key = this.options.keys.userInbox(user);
+    const held = await this.options.redis.command<string[]>(key, ["LRANGE", key, "0", "-1"]);
+    return held.map((json) => JSON.parse(json) as DirectMessage);
+  }
+
+  async releaseHeld(dm: DirectMessage): Promise<void> {
+    const key = this.options.keys.userInbox(dm.to);
+    await this.options.redis.command(key, ["LREM", key, "1", heldEntry(dm)]);
   }
 
   async listNodes(): Promise<NodeSummary[]> {

@@ -24,6 +24,8 @@ export function redisKeys(prefix: string) {
     nodes: () => `${prefix}:nodes`,
     /** Sorted set room → last join ms: candidate rooms for `rooms:list`. */
     rooms: () => `${prefix}:rooms`,
+    /** Hash {name, salt, hash} of the name claim covering a confusable skeleton; expires unused. */
+    claim: (skeleton: string) => `${prefix}:{c:${skeleton}}:claim`,
     /** Stream of a history log; its entry ids are the message ids. */
     log: (log: string) => `${prefix}:{h:${log}}:log`,
     /** Id of the first entry the log ever had since Redis last lost it. */

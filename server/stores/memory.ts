@@ -1,4 +1,5 @@
-import type { Config } from "../config.js";
+import { claimTtlMs, type Config } from "../config.js";
+import { MemoryClaims } from "../claims/memory.js";
 import { MemoryHistory } from "../history/memory.js";
 import { MemoryPresence } from "../presence/memory.js";
 import type { Stores } from "./stores.js";
@@ -9,6 +10,7 @@ export function memoryStores(config: Config): Stores {
   return {
     presence: new MemoryPresence(config.nodeId, config.historySize),
     history,
+    claims: new MemoryClaims(claimTtlMs(config)),
     subscribed: async () => {},
     subscriptionListeners: () => 0,
     isUp: () => true,

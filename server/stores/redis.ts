@@ -1,10 +1,11 @@
 import { createShardedAdapter } from "@socket.io/redis-adapter";
 import type { FastifyBaseLogger } from "fastify";
-import type { Config } from "../config.js";
+import { claimTtlMs, type Config } from "../config.js";
 import { UnavailableError } from "../errors.js";
 import { RedisHistory } from "../history/redis.js";
 import { RedisPresence } from "../presence/redis.js";
 import type { Stores } from "./stores.js";
+import { RedisClaims } from "../claims/redis.js";
 import { openRedis } from "../redis/connection.js";
 import { redisKeys } from "../redis/keys.js";
 
@@ -31,6 +32,7 @@ export async function openRedisStores(config: Config, log: FastifyBaseLogger): P
       log,
     }),
     history: new RedisHistory(redis.connection, keys, config.historySize),
+    claims: new RedisClaims(redis.connection, keys, claimTtlMs(config)),
     adapter: createShardedAdapter(redis.publisher, redis.subscriber, { channelPrefix, subscriptionMode: "dynamic" }),
     async subscribed(room: string) {
       let timer: NodeJS.Timeout | undefined;

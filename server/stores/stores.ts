@@ -1,4 +1,5 @@
 import type { ServerOptions } from "socket.io";
+import type { NameClaims } from "../claims/claims.js";
 import type { History } from "../history/history.js";
 import type { Presence } from "../presence/presence.js";
 
@@ -9,6 +10,7 @@ export type AdapterFactory = NonNullable<ServerOptions["adapter"]>;
 export interface Stores {
   presence: Presence;
   history: History;
+  claims: NameClaims;
   /** The Socket.IO adapter that carries broadcasts between nodes; absent on one node. */
   adapter?: AdapterFactory;
   /** Resolves once this node receives broadcasts to `room` (a Socket.IO room it just joined). */

@@ -123,35 +123,60 @@ export function describePresenceContract(name: string, open: OpenPresence): void
     });
 
     describe("direct messages held for offline users", () => {
-      it("holds DMs for an offline user and hands them over once, oldest first, at their next connection", async () => {
+      const KEEP_MS = 60_000;
+
+      it("holds DMs for an offline user, oldest first, until each is released", async () => {
         const { presence } = await given();
         const first = directMessage("ann", "dora", "first");
         const second = directMessage("bob", "dora", "second");
         const forEve = directMessage("ann", "eve", "not for dora");
-        expect(await presence.holdUnlessOnline(first)).toBe(false);
-        expect(await presence.holdUnlessOnline(forEve)).toBe(false);
-        expect(await presence.holdUnlessOnline(second)).toBe(false);
+        expect(await presence.holdUnlessOnline(first, KEEP_MS)).toBe(false);
+        expect(await presence.holdUnlessOnline(forEve, KEEP_MS)).toBe(false);
+        expect(await presence.holdUnlessOnline(second, KEEP_MS)).toBe(false);
 
-        expect(await presence.userConnected("dora")).toEqual({ held: [first, second] });
-        expect(await presence.userConnected("dora")).toEqual({ held: [] });
-        expect(await presence.userConnected("eve")).toEqual({ held: [forEve] });
+        // Reading hands nothing over: a connection that drops before acknowledging loses nothing.
+        expect(await presence.heldFor("dora")).toEqual([first, second]);
+        await presence.userConnected("dora");
+        expect(await presence.heldFor("dora")).toEqual([first, second]);
+        await presence.releaseHeld(first);
+        expect(await presence.heldFor("dora")).toEqual([second]);
+        // Releasing twice (two sockets acknowledged it) is harmless.
+        await presence.releaseHeld(first);
+        await presence.releaseHeld(second);
+        expect(await presence.heldFor("dora")).toEqual([]);
+        expect(await presence.heldFor("eve")).toEqual([forEve]);
+      });
+
+      it("holds nothing without a holding time: the recipient gets only live DMs", async () => {
+        const { presence } = await given();
+        expect(await presence.holdUnlessOnline(directMessage("ann", "dora", "unkept"))).toBe(false);
+        expect(await presence.heldFor("dora")).toEqual([]);
       });
 
       it("does not hold a DM for a user who is online, and holds again once they are gone", async () => {
         const { presence } = await given();
         await presence.userConnected("dora");
-        expect(await presence.holdUnlessOnline(directMessage("ann", "dora", "live"))).toBe(true);
+        expect(await presence.holdUnlessOnline(directMessage("ann", "dora", "live"), KEEP_MS)).toBe(true);
+        expect(await presence.heldFor("dora")).toEqual([]);
         await presence.userDisconnected("dora");
         const later = directMessage("ann", "dora", "later");
-        expect(await presence.holdUnlessOnline(later)).toBe(false);
-        expect(await presence.userConnected("dora")).toEqual({ held: [later] });
+        expect(await presence.holdUnlessOnline(later, KEEP_MS)).toBe(false);
+        expect(await presence.heldFor("dora")).toEqual([later]);
       });
 
       it("keeps only the newest maxHeldPerUser DMs of a user", async () => {
         const { presence } = await given(3);
         const sent = ["m1", "m2", "m3", "m4", "m5"].map((text) => directMessage("ann", "dora", text));
-        for (const dm of sent) expect(await presence.holdUnlessOnline(dm)).toBe(false);
-        expect(await presence.userConnected("dora")).toEqual({ held: sent.slice(2) });
+        for (const dm of sent) expect(await presence.holdUnlessOnline(dm, KEEP_MS)).toBe(false);
+        expect(await presence.heldFor("dora")).toEqual(sent.slice(2));
+      });
+
+      it("lets an inbox lapse once its holding time has passed since the last DM held", async () => {
+        const { presence } = await given();
+        const dm = directMessage("ann", "dora", "short-lived");
+        expect(await presence.holdUnlessOnline(dm, 50)).toBe(false);
+        expect(await presence.heldFor("dora")).toEqual([dm]);
+        await expect.poll(() => presence.heldFor("dora"), { timeout: 5000 }).toEqual([]);
       });
     });
   });

@@ -100,13 +100,15 @@ describe("on Redis", () => {
       expect(await a!.presence.membersOf("lobby")).toEqual(["bob"]);
     });
 
-    it("hands a DM held by one node over at the user's connection to another", async () => {
+    it("hands a DM held by one node over to the user's connection on another", async () => {
       const [a, b] = await nodes(uniquePrefix(), "node-a", "node-b");
       const dm = directMessage("ann", "dora", "wait for me");
-      expect(await a!.presence.holdUnlessOnline(dm)).toBe(false);
-      expect(await b!.presence.userConnected("dora")).toEqual({ held: [dm] });
-      expect(await a!.presence.holdUnlessOnline(directMessage("ann", "dora", "live"))).toBe(true);
-      expect(await a!.presence.userConnected("dora")).toEqual({ held: [] });
+      expect(await a!.presence.holdUnlessOnline(dm, 60_000)).toBe(false);
+      await b!.presence.userConnected("dora");
+      expect(await b!.presence.heldFor("dora")).toEqual([dm]);
+      expect(await a!.presence.holdUnlessOnline(directMessage("ann", "dora", "live"), 60_000)).toBe(true);
+      await b!.presence.releaseHeld(dm);
+      expect(await a!.presence.heldFor("dora")).toEqual([]);
     });
 
     it("announces exactly a dead node's users leaving their rooms, within 2 heartbeat TTLs", async () => {
