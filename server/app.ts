@@ -6,6 +6,7 @@ import { securityHeaders } from "./plugins/security-headers.js";
 import { chatPlugin } from "./plugins/chat.js";
 import { socketIoPlugin } from "./plugins/socket-io.js";
 import { adminRoutes } from "./routes/admin.js";
+import { authModeRoutes } from "./routes/auth-mode.js";
 import { healthRoutes } from "./routes/health.js";
 import { storesPlugin } from "./stores/plugin.js";
 import type { Stores } from "./stores/stores.js";
@@ -47,6 +48,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     nodeId: config.nodeId,
     notReadyBecause: () => (shuttingDown ? "shutting down" : app.stores.isUp() ? undefined : "store unreachable"),
   });
+  await app.register(authModeRoutes, { tokenMode: config.auth.tokenKey !== undefined });
   await app.register(socketIoPlugin, { allowedOrigins: config.allowedOrigins, refusing: () => shuttingDown });
   await app.register(chatPlugin, { config });
   if (config.adminToken !== "") {
