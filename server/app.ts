@@ -34,6 +34,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     // Socket.IO long-polling would log every request: keep request lines out of the log.
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: true,
+    // While closing, Fastify would answer every route 503 itself: /healthz must stay 200 and
+    // /readyz must say why, until the orderly shutdown (the preClose hooks) is done.
+    return503OnClosing: false,
   });
 
   // Set by the first preClose hook, before the chat plugin's drains the sockets.
