@@ -1,0 +1,246 @@
+/**
+ * The configuration: `loadConfig`'s defaults and bounds, and the promise that a bad value stops
+ * the real process (dist/server/main.js) with one line on stderr naming the variable.
+ */
+import { spawn } from "node:child_process";
+import { hostname } from "node:os";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../server/config.js";
+import { within } from "./support/clients.js";
+
+const MAIN = fileURLToPath(new URL("../dist/server/main.js", import.meta.url));
+
+/** Every variable the server reads; the spawned processes get none of them from this environment. */
+const CONFIG_VARIABLES = [
+  "PORT",
+  "HOST",
+  "REDIS_URL",
+  "REDIS_CLUSTER",
+  "REDIS_PREFIX",
+  "NODE_ID",
+  "ALLOWED_ORIGINS",
+  "HISTORY_SIZE",
+  "MAX_MESSAGE_LENGTH",
+  "RATE_LIMIT_PER_SECOND",
+  "RATE_LIMIT_BURST",
+  "ADMIN_TOKEN",
+  "HEARTBEAT_TTL_MS",
+  "SHUTDOWN_TIMEOUT_MS",
+  "LOG_LEVEL",
+  "PUBLIC_DIR",
+];
+
+/** How a server process ended, and everything it printed. */
+interface Outcome {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the server with `env` on top of a clean, valid configuration (a free port on loopback, in
+ * memory). A process that prints to stdout has started logging, so it is stopped there: a bad
+ * value must stop it before it prints anything.
+ */
+function runServer(env: Record<string, string>): Promise<Outcome> {
+  const base: Record<string, string | undefined> = { ...process.env };
+  for (const name of CONFIG_VARIABLES) delete base[name];
+  const child = spawn(process.execPath, [MAIN], {
+    env: { ...base, HOST: "127.0.0.1", PORT: "0", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString();
+    child.kill("SIGKILL");
+  });
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const closed = new Promise<Outcome>((resolve) => child.once("close", (code) => resolve({ code, stdout, stderr })));
+  // A cold Node.js start on a busy machine can take a few seconds.
+  return within(closed, `the server with ${JSON.stringify(env)} to exit`, 30_000).finally(() => child.kill("SIGKILL"));
+}
+
+describe("a bad configuration value stops the process with one line naming the variable", () => {
+  const cases: [variable: string, value: string][] = [
+    ["PORT", "abc"],
+    ["PORT", "70000"],
+    ["HISTORY_SIZE", "0"],
+    ["REDIS_URL", "http://x"],
+    ["LOG_LEVEL", "loud"],
+    ["NODE_ID", "a b"],
+    ["REDIS_CLUSTER", "yes"],
+    ["SHUTDOWN_TIMEOUT_MS", "5"],
+  ];
+  for (const [variable, value] of cases) {
+    it(`${variable}=${JSON.stringify(value)}`, async () => {
+      const outcome = await runServer({ [variable]: value });
+      expect(outcome.stdout).toBe("");
+      expect(outcome.code).toBe(1);
+      const lines = outcome.stderr.split("\n");
+      // Exactly one line (and its newline).
+      expect(lines).toHaveLength(2);
+      expect(lines[1]).toBe("");
+      expect(lines[0]).toMatch(new RegExp(`^roomcast: invalid ${variable}: \\S`));
+    });
+  }
+
+  it("quotes the value it refused, as the README's example shows", async () => {
+    const outcome = await runServer({ PORT: "abc" });
+    expect(outcome).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: 'roomcast: invalid PORT: expected a whole number, got "abc"\n',
+    });
+  });
+
+  it("does not print the password of a REDIS_URL it cannot parse", async () => {
+    const outcome = await runServer({ REDIS_URL: "redis://user:hunter2-secret@host:notaport" });
+    expect(outcome.code).toBe(1);
+    expect(outcome.stderr).toMatch(/^roomcast: invalid REDIS_URL: .*\n$/);
+    expect(outcome.stderr).not.toContain("hunter2-secret");
+  });
+});
+
+/** The message `loadConfig(env)` throws, or undefined when it accepts `env`. */
+function refusal(env: Record<string, string>): string | undefined {
+  try {
+    loadConfig(env);
+    return undefined;
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+}
+
+describe("loadConfig", () => {
+  it("has the README's defaults when nothing is set", () => {
+    const config = loadConfig({});
+    // Each variable of the README's table; settings added later have tests of their own.
+    expect(config).toMatchObject({
+      port: 3000,
+      host: "0.0.0.0",
+      redisUrls: [],
+      redisCluster: false,
+      redisPrefix: "rc",
+      nodeId: `${hostname()}-${process.pid}`,
+      allowedOrigins: [],
+      historySize: 1000,
+      maxMessageLength: 2000,
+      logLevel: "info",
+      adminToken: "",
+      rateLimitPerSecond: 20,
+      rateLimitBurst: 60,
+      heartbeatTtlMs: 8000,
+      shutdownTimeoutMs: 25_000,
+      publicDir: expect.stringMatching(/[/\\]public[/\\]?$/),
+    });
+  });
+
+  it("treats an empty or blank number, HOST or NODE_ID as unset", () => {
+    for (const blank of ["", "  "]) {
+      const config = loadConfig({
+        PORT: blank,
+        HISTORY_SIZE: blank,
+        SHUTDOWN_TIMEOUT_MS: blank,
+        HOST: blank,
+        NODE_ID: blank,
+      });
+      expect(config, JSON.stringify(blank)).toMatchObject({
+        port: 3000,
+        historySize: 1000,
+        shutdownTimeoutMs: 25_000,
+        host: "0.0.0.0",
+        nodeId: `${hostname()}-${process.pid}`,
+      });
+    }
+  });
+
+  const integers: [variable: string, key: string, min: number, max: number][] = [
+    ["PORT", "port", 0, 65_535],
+    ["HISTORY_SIZE", "historySize", 1, 1_000_000],
+    ["MAX_MESSAGE_LENGTH", "maxMessageLength", 1, 60_000],
+    ["RATE_LIMIT_PER_SECOND", "rateLimitPerSecond", 0, 1_000_000],
+    ["RATE_LIMIT_BURST", "rateLimitBurst", 1, 1_000_000],
+    ["HEARTBEAT_TTL_MS", "heartbeatTtlMs", 500, 600_000],
+    ["SHUTDOWN_TIMEOUT_MS", "shutdownTimeoutMs", 1000, 600_000],
+  ];
+  for (const [variable, key, min, max] of integers) {
+    it(`${variable}: a whole number from ${min} to ${max}`, () => {
+      expect(loadConfig({ [variable]: String(min) })).toMatchObject({ [key]: min });
+      expect(loadConfig({ [variable]: ` ${max} ` })).toMatchObject({ [key]: max });
+      if (min > 0) {
+        expect(refusal({ [variable]: String(min - 1) })).toBe(
+          `invalid ${variable}: expected ${min} to ${max}, got ${min - 1}`,
+        );
+      }
+      expect(refusal({ [variable]: String(max + 1) })).toBe(
+        `invalid ${variable}: expected ${min} to ${max}, got ${max + 1}`,
+      );
+      for (const bad of ["-1", "1.5", "1e3", "0x10", "ten", "12abc"]) {
+        expect(refusal({ [variable]: bad }), bad).toBe(`invalid ${variable}: expected a whole number, got "${bad}"`);
+      }
+    });
+  }
+
+  it("REDIS_URL: redis:// or rediss://, a comma-separated list of seeds, the password never echoed", () => {
+    expect(loadConfig({ REDIS_URL: "redis://127.0.0.1:6379" }).redisUrls).toEqual(["redis://127.0.0.1:6379"]);
+    expect(loadConfig({ REDIS_URL: " rediss://a:1 , redis://b:2,, " }).redisUrls).toEqual([
+      "rediss://a:1",
+      "redis://b:2",
+    ]);
+    expect(refusal({ REDIS_URL: "http://x" })).toBe('invalid REDIS_URL: expected redis:// or rediss://, got "http:"');
+    expect(refusal({ REDIS_URL: "redis://a:1,http://b" })).toMatch(/^invalid REDIS_URL: /);
+    const unparsable = refusal({ REDIS_URL: "redis://user:s3cret@host:notaport" });
+    expect(unparsable).toBe('invalid REDIS_URL: "redis://***@host:notaport" is not a URL');
+  });
+
+  it("REDIS_CLUSTER: 1, 0, true or false", () => {
+    for (const [raw, value] of [
+      ["1", true],
+      ["true", true],
+      ["TRUE", true],
+      ["0", false],
+      ["false", false],
+    ] as const) {
+      expect(loadConfig({ REDIS_CLUSTER: raw }).redisCluster, raw).toBe(value);
+    }
+    expect(refusal({ REDIS_CLUSTER: "yes" })).toBe('invalid REDIS_CLUSTER: expected 1, 0, true or false, got "yes"');
+  });
+
+  it("REDIS_PREFIX and NODE_ID: a limited alphabet and length", () => {
+    expect(loadConfig({ REDIS_PREFIX: "deploy-1:chat" }).redisPrefix).toBe("deploy-1:chat");
+    expect(loadConfig({ REDIS_PREFIX: "p".repeat(32) }).redisPrefix).toBe("p".repeat(32));
+    for (const bad of ["p".repeat(33), "has space", "{tag}", "ünï"]) {
+      expect(refusal({ REDIS_PREFIX: bad }), bad).toMatch(/^invalid REDIS_PREFIX: /);
+    }
+    expect(loadConfig({ NODE_ID: " web.1_a-b " }).nodeId).toBe("web.1_a-b");
+    expect(loadConfig({ NODE_ID: "n".repeat(64) }).nodeId).toBe("n".repeat(64));
+    for (const bad of ["n".repeat(65), "a b", "a:b", "a/b"]) {
+      expect(refusal({ NODE_ID: bad }), bad).toMatch(/^invalid NODE_ID: /);
+    }
+  });
+
+  it("LOG_LEVEL: one of pino's levels", () => {
+    for (const level of ["fatal", "error", "warn", "info", "debug", "trace", "silent"]) {
+      expect(loadConfig({ LOG_LEVEL: level }).logLevel).toBe(level);
+    }
+    for (const bad of ["loud", "INFO"]) {
+      expect(refusal({ LOG_LEVEL: bad }), bad).toMatch(/^invalid LOG_LEVEL: /);
+    }
+  });
+
+  it("ALLOWED_ORIGINS: origins (reduced to scheme, host and port) or *", () => {
+    expect(
+      loadConfig({ ALLOWED_ORIGINS: "https://chat.example.com/path, http://localhost:3000" }).allowedOrigins,
+    ).toEqual(["https://chat.example.com", "http://localhost:3000"]);
+    expect(loadConfig({ ALLOWED_ORIGINS: "*" }).allowedOrigins).toEqual(["*"]);
+    expect(refusal({ ALLOWED_ORIGINS: "chat.example.com" })).toMatch(/^invalid ALLOWED_ORIGINS: "chat\.example\.com"/);
+  });
+
+  it("HOST, ADMIN_TOKEN and PUBLIC_DIR are taken as given, trimmed", () => {
+    const config = loadConfig({ HOST: " 127.0.0.1 ", ADMIN_TOKEN: " s3cret ", PUBLIC_DIR: " /srv/page " });
+    expect(config).toMatchObject({ host: "127.0.0.1", adminToken: "s3cret", publicDir: "/srv/page" });
+  });
+});
