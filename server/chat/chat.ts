@@ -103,6 +103,11 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void> } {
     socket.data.user = user;
     identities.set(socket, identity);
     const channel = userChannel(user);
+    if (identity.claimedNow) {
+      // Until now the name was free, so every socket using it, on any node, proved nothing: it
+      // must not go on receiving the owner's DMs. This socket joins the user room only after.
+      io.in(channel).disconnectSockets(true);
+    }
     await socket.join(channel);
     try {
       await options.subscribed(channel);

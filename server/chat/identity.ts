@@ -15,6 +15,8 @@ export interface Identity {
   expiresAt?: number;
   /** Token mode: the rooms the token allows (exact names and `prefix-*`); undefined means all. */
   rooms?: string[];
+  /** Open mode: this connection's key claimed the name just now. */
+  claimedNow?: boolean;
 }
 
 const unauthorized = (message: string) => new CodedError(ErrorCode.Unauthorized, message);
@@ -57,6 +59,6 @@ export function identifier(tokens: TokenVerifier | undefined, claims: NameClaims
     }
     const outcome = await claims.check(name.name, key);
     if (outcome === "taken") throw unauthorized("that name is taken");
-    return { user: name.name, proven: outcome !== "unclaimed" };
+    return { user: name.name, proven: outcome !== "unclaimed", ...(outcome === "claimed" ? { claimedNow: true } : {}) };
   };
 }

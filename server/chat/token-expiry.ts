@@ -48,6 +48,9 @@ export class TokenExpiry {
   }
 
   private expire(): void {
+    // A timer may fire a millisecond before Date.now() reaches its time: never expire early.
+    const early = this.expiresAt - this.now();
+    if (early > 0) return this.wait(early, () => this.expire());
     this.timer = undefined;
     this.socket.emit("auth:expired", { expiresAt: this.expiresAt });
     this.socket.disconnect(true);
