@@ -16,12 +16,3 @@ export function sleep(ms: number): Promise<void> {
 export function sleepUntil(at: number): Promise<void> {
   return sleep(Math.max(0, at - now()));
 }
-
-/** Rejects with `what` when `promise` has not settled within `ms`. */
-export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}

@@ -1,21 +1,8 @@
-import { createConnection, createServer } from "node:net";
+import { createConnection } from "node:net";
 import { now, sleep } from "./clock.js";
 
 /** Every process of the benchmark listens and connects on loopback only. */
 export const HOST = "127.0.0.1";
-
-/** A TCP port that was free a moment ago (the OS picks it; the caller binds it right away). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, HOST, () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error("no port assigned"))));
-    });
-  });
-}
 
 function connects(port: number): Promise<boolean> {
   return new Promise((resolve) => {

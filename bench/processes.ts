@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
-import { within } from "./clock.js";
+import { within } from "../server/dev/deadline.js";
 
 /** A child process of the benchmark. Every one is stopped when the benchmark ends, however it ends. */
 export interface Spawned {
@@ -55,10 +55,10 @@ export function launch(name: string, command: string, args: string[], options: L
       if (exited) return;
       child.kill("SIGTERM");
       try {
-        await within(exit, graceMs, `${name} to exit`);
+        await within(exit, `${name} to exit`, graceMs);
       } catch {
         child.kill("SIGKILL");
-        await within(exit, 5000, `${name} to die`);
+        await within(exit, `${name} to die`, 5000);
       }
     },
   };

@@ -1,5 +1,5 @@
 import { createClient } from "redis";
-import { HOST, freePort, waitForPort } from "./net.js";
+import { RedisServer } from "../server/dev/redis-server.js";
 import { launch, type Spawned } from "./processes.js";
 
 /** A redis-server of the benchmark's own, on a free loopback port, without persistence. */
@@ -15,33 +15,27 @@ export interface BenchRedis {
   stop(): Promise<void>;
 }
 
-/** Starts redis-server and waits until it answers PING. */
+/** Starts redis-server and waits until it accepts connections. */
 export async function startRedis(): Promise<BenchRedis> {
-  const port = await freePort();
-  const process_: Spawned = launch("redis", "redis-server", [
-    "--port", String(port),
-    "--bind", HOST,
-    "--save", "",
-    "--appendonly", "no",
-    "--protected-mode", "yes",
-    "--loglevel", "warning",
-  ]);
+  // Launched as a child of the benchmark: stopped with it, and its CPU counted as the bench's own.
+  let spawned: Spawned | undefined;
+  let server: RedisServer;
   try {
-    await waitForPort(port, 10_000, process_.alive);
+    server = await RedisServer.start(["--protected-mode", "yes"], {
+      spawn: (command, args) => (spawned = launch("redis", command, args)).child,
+    });
   } catch (error) {
-    await process_.stop();
-    throw new Error(`redis-server did not start: ${(error as Error).message}\n${process_.tail()}`);
+    throw new Error(`redis-server did not start: ${(error as Error).message}\n${spawned?.tail() ?? ""}`);
   }
-  const url = `redis://${HOST}:${port}`;
-  const admin = createClient({ url });
+  const admin = createClient({ url: server.url });
   admin.on("error", () => {}); // Reported by the command that fails.
   await admin.connect();
   const info = await admin.info("server");
   const version = /redis_version:(\S+)/.exec(info)?.[1] ?? "unknown";
   return {
-    port,
-    url,
-    pid: process_.pid,
+    port: server.port,
+    url: server.url,
+    pid: spawned!.pid,
     prefix: `bench${process.pid}`,
     version,
     flush: async () => {
@@ -49,7 +43,7 @@ export async function startRedis(): Promise<BenchRedis> {
     },
     async stop() {
       await admin.quit().catch(() => undefined);
-      await process_.stop();
+      await server.stop("SIGTERM");
     },
   };
 }

@@ -1,6 +1,6 @@
 import { io } from "socket.io-client";
 import { WebSocket } from "ws";
-import { within } from "../clock.js";
+import { within } from "../../server/dev/deadline.js";
 import type { ClientProtocol } from "../targets/target.js";
 
 /** What a load client reports back to the generator. */
@@ -56,8 +56,8 @@ async function connectSocketIo({ url, user, hooks, timeoutMs }: ConnectOptions):
         socket.once("connect", () => resolve());
         socket.once("connect_error", (error) => reject(error));
       }),
-      timeoutMs,
       `${user} to connect to ${url}`,
+      timeoutMs,
     );
   } catch (error) {
     socket.close();
@@ -106,8 +106,8 @@ async function connectRawWs({ url, user, hooks, timeoutMs }: ConnectOptions): Pr
         ws.once("open", () => resolve());
         ws.once("error", reject);
       }),
-      timeoutMs,
       `${user} to connect to ${url}`,
+      timeoutMs,
     );
   } catch (error) {
     ws.terminate();
@@ -145,8 +145,8 @@ async function connectRawWs({ url, user, hooks, timeoutMs }: ConnectOptions): Pr
           waiting.set(ack, resolve);
           ws.send(JSON.stringify({ op: "join", room, ack }));
         }),
-        timeoutMs,
         `${user} to join ${room}`,
+        timeoutMs,
       ).finally(() => waiting.delete(ack));
       if (answer.ok !== true) throw new Error(`${user} could not join ${room}: ${failure(answer)}`);
     },

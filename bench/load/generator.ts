@@ -1,4 +1,4 @@
-import { within } from "../clock.js";
+import { within } from "../../server/dev/deadline.js";
 import { benchPath, ROOT } from "../paths.js";
 import { launch, type Spawned } from "../processes.js";
 import type { ClientProtocol } from "../targets/target.js";
@@ -62,7 +62,7 @@ export class LoadGenerator {
       child.on("exit", onExit);
     });
     child.send({ ...request, id });
-    return within(answer, timeoutMs, `${name} to answer ${request.type}`)
+    return within(answer, `${name} to answer ${request.type}`, timeoutMs)
       .finally(() => {
         child.off("message", onMessage);
         child.off("exit", onExit);

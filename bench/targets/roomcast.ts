@@ -7,7 +7,7 @@ import { stopNodes, type Target, type TargetStartOptions } from "./target.js";
 
 const MAIN = join(ROOT, "dist/server/main.js");
 /** Present once the cluster mode (Redis stores, sharded adapter, Streams history) is built. */
-const CLUSTER_STORES = join(ROOT, "dist/server/redis/stores.js");
+const CLUSTER_STORES = join(ROOT, "dist/server/stores/redis.js");
 
 /** Whether the built roomcast can run as a cluster. */
 export const roomcastClusterBuilt = (): boolean => existsSync(CLUSTER_STORES);
@@ -52,7 +52,7 @@ export function roomcast(variant: VariantOptions = {}): Target {
     async start(options: TargetStartOptions) {
       if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first`);
       if (!variant.embedded && !roomcastClusterBuilt()) {
-        throw new Error("roomcast's cluster mode is not built (dist/server/redis/stores.js is missing); bench roomcast-embedded instead");
+        throw new Error("roomcast's cluster mode is not built (dist/server/stores/redis.js is missing); bench roomcast-embedded instead");
       }
       const nodes = await Promise.all(
         Array.from({ length: options.nodes }, (_, index) =>

@@ -1,5 +1,6 @@
-import { within } from "../clock.js";
-import { HOST, freePort, waitForPort } from "../net.js";
+import { within } from "../../server/dev/deadline.js";
+import { freePort } from "../../server/dev/ports.js";
+import { HOST, waitForPort } from "../net.js";
 import { benchPath } from "../paths.js";
 import { launch, type Spawned } from "../processes.js";
 
@@ -46,7 +47,7 @@ const PROBE = benchPath("targets/probe.mjs");
  * same for every target), and waits until it serves.
  */
 export async function startServerNode(options: ServerNodeOptions): Promise<ServerNode> {
-  const port = await freePort();
+  const port = await freePort(HOST);
   const preloads = [PROBE, ...(options.preloads ?? [])].flatMap((module) => ["--import", module]);
   const spawned = launch(options.name, process.execPath, ["--expose-gc", ...(options.nodeFlags ?? []), ...preloads, ...options.args], {
     cwd: options.cwd,
@@ -76,5 +77,5 @@ function askMemory(spawned: Spawned): Promise<MemoryReport> {
     spawned.child.on("message", onMessage);
   });
   spawned.child.send({ type: "bench:memory" });
-  return within(answer, 30_000, `memory report of ${spawned.name}`);
+  return within(answer, `the memory report of ${spawned.name}`, 30_000);
 }

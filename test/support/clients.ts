@@ -1,19 +1,11 @@
 import { io, type Socket } from "socket.io-client";
 import type { Ack, ClientToServerEvents, ServerToClientEvents } from "../../protocol/index.js";
+import { DEADLINE_MS, within } from "../../server/dev/deadline.js";
 
 export type TestSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
-/** How long any single wait in a test may take before it fails (not a sleep: an upper bound). */
-export const DEADLINE_MS = 10_000;
-
-/** Rejects with `what` when `promise` has not settled within `ms`. */
-export function within<T>(promise: Promise<T>, what: string, ms = DEADLINE_MS): Promise<T> {
-  let timer: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+// Shared with the bench and the dev scripts; re-exported here, where the tests look for them.
+export { DEADLINE_MS, within };
 
 const open = new Set<TestSocket>();
 
@@ -101,23 +93,4 @@ export function record<E extends keyof ServerToClientEvents>(
   const seen: Parameters<ServerToClientEvents[E]>[0][] = [];
   socket.on(event, ((payload: any) => seen.push(payload)) as any);
   return seen;
-}
-
-/**
- * Retries `attempt` until it returns without throwing, pausing `intervalMs` between tries, and
- * fails with the last error after `ms`. For conditions that no event announces (a store coming
- * back); everything else waits on events.
- */
-export async function eventually<T>(attempt: () => Promise<T>, what: string, ms = DEADLINE_MS, intervalMs = 50): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (Date.now() > deadline) {
-        throw new Error(`timed out after ${ms} ms waiting for ${what}: ${(error as Error).message}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, intervalMs));
-    }
-  }
 }
