@@ -5,7 +5,7 @@ import { livePids } from "./processes.js";
 import { RedisTap, pushDelta, pushTotal, type PushCounts } from "./redis-tap.js";
 import type { BenchRedis } from "./redis.js";
 import { machineCpu, processCpuSeconds, processWriteCalls, type MachineCpu } from "./system.js";
-import type { Deployment, Target } from "./targets/target.js";
+import type { RunningTarget, Target } from "./targets/target.js";
 
 /**
  * A trial is marked disturbed when processes other than the benchmark's used more than this many
@@ -100,7 +100,7 @@ let sessions = 0;
 export class Session {
   private constructor(
     readonly target: Target,
-    readonly deployment: Deployment,
+    readonly running: RunningTarget,
     private readonly layout: Layout,
     private readonly generator: LoadGenerator,
     private readonly group: number,
@@ -121,7 +121,7 @@ export class Session {
     /** Extra Node flags for the server processes. */
     nodeFlags: string[];
     /** Runs once the servers are up, before any client connects (the idle-memory baseline). */
-    onStarted?: (deployment: Deployment) => Promise<void>;
+    onStarted?: (running: RunningTarget) => Promise<void>;
   }): Promise<Session> {
     const { target, layout, generator, redis } = options;
     const nodes = target.usesRedis ? layout.nodes : 1;
@@ -129,10 +129,10 @@ export class Session {
     const taps = target.usesRedis && options.tapRedis && redis
       ? await Promise.all(Array.from({ length: nodes }, () => RedisTap.open(redis.port)))
       : [];
-    let deployment: Deployment | undefined;
+    let running: RunningTarget | undefined;
     let group: number;
     try {
-      deployment = await target.start({
+      running = await target.start({
         nodes,
         redisUrls: Array.from({ length: nodes }, (_, index) =>
           taps[index] ? `redis://127.0.0.1:${taps[index].port}` : (redis?.url ?? ""),
@@ -141,19 +141,19 @@ export class Session {
         redisPrefix: `${redis?.prefix ?? "bench"}s${++sessions}`,
         nodeFlags: options.nodeFlags,
       });
-      await options.onStarted?.(deployment);
-      const urls = deployment.nodes.map((node) => node.url);
+      await options.onStarted?.(running);
+      const urls = running.nodes.map((node) => node.url);
       group = await generator.connect(
         target.protocol,
         layout.clients.map((client) => ({ user: client.user, url: urls[client.node % urls.length]!, rooms: client.rooms })),
         { concurrency: 64, timeoutMs: 20_000 },
       );
     } catch (error) {
-      await deployment?.stop();
+      await running?.stop();
       await Promise.allSettled(taps.map((tap) => tap.close()));
       throw error;
     }
-    return new Session(target, deployment, layout, generator, group, redis, taps);
+    return new Session(target, running, layout, generator, group, redis, taps);
   }
 
   private pushes(): PushCounts[] {
@@ -178,7 +178,7 @@ export class Session {
     // Everything the benchmark runs (servers of every target, Redis, load workers) and this process.
     for (const pid of [...livePids(), process.pid]) cpu.set(pid, processCpuSeconds(pid) ?? Number.NaN);
     const writes = new Map<number, number>();
-    for (const node of this.deployment.nodes) writes.set(node.process.pid, processWriteCalls(node.process.pid) ?? Number.NaN);
+    for (const node of this.running.nodes) writes.set(node.process.pid, processWriteCalls(node.process.pid) ?? Number.NaN);
     return { at: now(), machine: machineCpu(), cpu, writes };
   }
 
@@ -204,7 +204,7 @@ export class Session {
     const startAt = now() + 100;
     const windowStart = startAt + shape.warmupMs;
     const windowEnd = windowStart + shape.windowMs;
-    const running = this.generator.run(this.group, {
+    const loadRun = this.generator.run(this.group, {
       senders: this.layout.senders,
       ratePerSecond: shape.rate,
       startAt,
@@ -218,14 +218,14 @@ export class Session {
     const first = this.snapshot();
     await sleepUntil(windowEnd);
     const last = this.snapshot();
-    const result = await running;
+    const result = await loadRun;
     const pushesAfter = this.taps.length > 0 ? await this.pushesSettled(5000) : [];
 
     const seconds = (last.at - first.at) / 1000;
     const used = (pid: number) => (last.cpu.get(pid) ?? 0) - (first.cpu.get(pid) ?? 0);
-    const servers = this.deployment.nodes.map((node) => used(node.process.pid));
+    const servers = this.running.nodes.map((node) => used(node.process.pid));
     const serverCpu = servers.reduce((sum, value) => sum + value, 0);
-    const serverWrites = this.deployment.nodes.reduce(
+    const serverWrites = this.running.nodes.reduce(
       (sum, node) => sum + (last.writes.get(node.process.pid) ?? Number.NaN) - (first.writes.get(node.process.pid) ?? Number.NaN),
       0,
     );
@@ -289,12 +289,12 @@ export class Session {
 
   /** Forces GC in every node and returns their memory (see targets/probe.mjs). */
   memory() {
-    return Promise.all(this.deployment.nodes.map((node) => node.memory()));
+    return Promise.all(this.running.nodes.map((node) => node.memory()));
   }
 
   async close(): Promise<void> {
     await this.generator.disconnect(this.group).catch(() => undefined);
-    await this.deployment.stop();
+    await this.running.stop();
     await Promise.allSettled(this.taps.map((tap) => tap.close()));
   }
 }

@@ -71,7 +71,7 @@ export async function fixedRate(
       const session = sessions.get(target.name)!;
       const result = await session.measure(shape);
       context.log(`  ${label} ${target.name}: ${describe(result)}`);
-      return { mode: session.deployment.mode, result };
+      return { mode: session.running.mode, result };
     });
   } finally {
     await Promise.allSettled([...sessions.values()].map((session) => session.close()));

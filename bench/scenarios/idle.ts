@@ -52,15 +52,15 @@ export async function idleScenario(context: BenchContext, layout: Layout, roomSi
       redis: context.redis,
       tapRedis: false,
       nodeFlags: serverFlags(context),
-      onStarted: async (deployment) => {
-        const node = deployment.nodes[0]!;
+      onStarted: async (running) => {
+        const node = running.nodes[0]!;
         const report = await node.memory();
         baseline = { report, rssKiB: processRssKiB(node.process.pid) ?? Number.NaN };
       },
     });
     try {
       await sleep(SETTLE_MS);
-      const node = session.deployment.nodes[0]!;
+      const node = session.running.nodes[0]!;
       const report = await node.memory();
       const rssKiB = processRssKiB(node.process.pid) ?? Number.NaN;
       const before = { heapUsed: baseline!.report.heapUsed, rssKiB: baseline!.rssKiB };
@@ -77,7 +77,7 @@ export async function idleScenario(context: BenchContext, layout: Layout, roomSi
         `  idle ${target.name}: ${result.heapKiBPerConnection.toFixed(1)} KiB heap, ` +
           `${result.rssKiBPerConnection.toFixed(1)} KiB RSS per connection`,
       );
-      return { mode: session.deployment.mode, result };
+      return { mode: session.running.mode, result };
     } finally {
       await session.close();
     }

@@ -113,7 +113,7 @@ export async function kneeScenario(context: BenchContext, layout: Layout): Promi
         ` (${steps.length} steps; at the last, servers ${last?.serverCores.toFixed(2)} cores, load generator ` +
         `${last?.loadCores.toFixed(2)})${result.disturbed ? " (busy)" : ""}`,
     );
-    return { mode: session.deployment.mode, result };
+    return { mode: session.running.mode, result };
   });
   const summary: Record<string, KneeSummary> = {};
   for (const target of context.targets) {

@@ -15,7 +15,7 @@ export interface TargetStartOptions {
 }
 
 /** A running target: its server processes, in node order. */
-export interface Deployment {
+export interface RunningTarget {
   nodes: ServerNode[];
   /** How it runs, for the report (e.g. "cluster, 2 nodes"). */
   mode: string;
@@ -29,10 +29,10 @@ export interface Target {
   protocol: ClientProtocol;
   /** Whether its nodes exchange messages through Redis. */
   usesRedis: boolean;
-  start(options: TargetStartOptions): Promise<Deployment>;
+  start(options: TargetStartOptions): Promise<RunningTarget>;
 }
 
-/** Stops every node of a deployment, in parallel. */
+/** Stops every node of a running target, in parallel. */
 export async function stopNodes(nodes: readonly ServerNode[]): Promise<void> {
   await Promise.allSettled(nodes.map((node) => node.process.stop()));
 }
