@@ -1,5 +1,5 @@
-import { redisCluster } from "./support/cluster.js";
-import { protocolSuite } from "./protocol.suite.js";
+import { protocolSuite } from "./protocol/suite.js";
+import { nodesOnOneRedis } from "./support/deployment.js";
 
-// The same suite as the embedded run, on 3 nodes sharing Redis, clients spread over the nodes.
-protocolSuite("cluster (3 nodes, Redis)", redisCluster(3));
+// The same suite as the embedded run, on 3 nodes sharing one Redis, clients spread over the nodes.
+protocolSuite("cluster (3 nodes, Redis)", nodesOnOneRedis(3));

@@ -1,4 +1,4 @@
+import { protocolSuite } from "./protocol/suite.js";
 import { embedded } from "./support/deployment.js";
-import { protocolSuite } from "./protocol.suite.js";
 
 protocolSuite("embedded (memory)", embedded);

@@ -1,7 +1,7 @@
 import type { AddressInfo } from "node:net";
 import { buildApp } from "../../server/app.js";
 import { loadConfig } from "../../server/config.js";
-import { uniquePrefix } from "./redis-server.js";
+import { RedisServer, uniquePrefix } from "./redis-server.js";
 
 /** A running chat service under test: one or more nodes. */
 export interface Deployment {
@@ -72,3 +72,14 @@ export const embedded: DeploymentFactory = async (options = {}) => {
   const node = await startNode({ NODE_ID: "solo", ...options.env });
   return { urls: [node.url], close: () => node.close() };
 };
+
+/**
+ * `nodes` in-process chat nodes sharing one plain redis-server of their own (not a Redis Cluster):
+ * the multi-node deployment the shared protocol suite runs on.
+ */
+export function nodesOnOneRedis(nodes: number): DeploymentFactory {
+  return async (options = {}) => {
+    const redis = await RedisServer.start();
+    return startNodes(nodes, redis.url, options.env, () => redis.stop());
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * The chat protocol, end to end through socket.io-client, against any deployment a factory starts:
+ * one embedded node, or several nodes sharing state. The k-th client of a test connects to node
+ * k mod N, so with several nodes every delivery crosses nodes.
+ *
+ * One suite, in one file per event or concern; this entry registers every part and starts the
+ * deployments they run on. How the tests wait (events, deadlines, barriers): see helpers.ts.
+ */
+import { afterEach, describe } from "vitest";
+import { closeAllClients } from "../support/clients.js";
+import type { DeploymentFactory } from "../support/deployment.js";
+import { adminDisabledTests, adminTests } from "./admin.js";
+import { dmTests } from "./dm.js";
+import { handshakeTests } from "./handshake.js";
+import { healthTests } from "./health.js";
+import { deploy } from "./helpers.js";
+import { historyTests } from "./history.js";
+import { isolationTests } from "./isolation.js";
+import { joinOnShortLogTests, joinTests, SHORT_HISTORY_SIZE } from "./join.js";
+import { leaveTests } from "./leave.js";
+import { nameTests } from "./names.js";
+import { ALLOWED_ORIGIN, allowedOriginsTests, anyOriginTests, originTests } from "./origin.js";
+import { presenceTests } from "./presence.js";
+import { BURST, RATE_PER_SECOND, rateLimitTests } from "./rate-limit.js";
+import { roomsListTests } from "./rooms-list.js";
+import { sendTests } from "./send.js";
+import { SHORT_MAX_MESSAGE_LENGTH, textLengthTests } from "./text-length.js";
+import { typingTests } from "./typing.js";
+import { validationTests } from "./validation.js";
+
+/**
+ * Registers the protocol suite, run against deployments from `factory`: one with the test
+ * defaults, and one per group of settings that some tests need.
+ */
+export function protocolSuite(name: string, factory: DeploymentFactory): void {
+  describe(name, () => {
+    afterEach(closeAllClients);
+
+    const nodes = deploy(factory);
+    handshakeTests(nodes);
+    joinTests(nodes);
+    leaveTests(nodes);
+    sendTests(nodes);
+    historyTests(nodes);
+    roomsListTests(nodes);
+    dmTests(nodes);
+    typingTests(nodes);
+    presenceTests(nodes);
+    nameTests(nodes);
+    isolationTests(nodes);
+    validationTests(nodes);
+    originTests(nodes);
+    healthTests(nodes);
+    adminTests(nodes);
+
+    describe("with HISTORY_SIZE=3, MAX_MESSAGE_LENGTH=10 and ALLOWED_ORIGINS", () => {
+      const small = deploy(factory, {
+        env: {
+          HISTORY_SIZE: String(SHORT_HISTORY_SIZE),
+          MAX_MESSAGE_LENGTH: String(SHORT_MAX_MESSAGE_LENGTH),
+          ALLOWED_ORIGINS: ALLOWED_ORIGIN,
+        },
+      });
+      joinOnShortLogTests(small);
+      textLengthTests(small);
+      allowedOriginsTests(small);
+    });
+
+    describe("with ALLOWED_ORIGINS=* and without ADMIN_TOKEN", () => {
+      const open = deploy(factory, { env: { ALLOWED_ORIGINS: "*", ADMIN_TOKEN: "" } });
+      anyOriginTests(open);
+      adminDisabledTests(open);
+    });
+
+    describe("with RATE_LIMIT_PER_SECOND=1 and RATE_LIMIT_BURST=3", () => {
+      const limited = deploy(factory, {
+        env: { RATE_LIMIT_PER_SECOND: String(RATE_PER_SECOND), RATE_LIMIT_BURST: String(BURST) },
+      });
+      rateLimitTests(limited);
+    });
+  });
+}
