@@ -144,7 +144,7 @@ export function badInput(room: string, user: string): Record<ClientEventName, Ba
 
 /**
  * A well-formed request of each event, for a socket that has joined `room` and `spare`. Each is
- * answered ok, except `auth:refresh`: the deployments here run in open mode, which has no tokens.
+ * answered ok, except `auth:refresh` in open mode, which has no tokens.
  */
 export const valid = (room: string, spare: string, user: string): Record<ClientEventName, unknown> => ({
   "room:join": { room },

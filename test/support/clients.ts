@@ -1,6 +1,7 @@
 import { io, type Socket } from "socket.io-client";
 import type { Ack, ClientToServerEvents, ServerToClientEvents } from "../../protocol/index.js";
 import { DEADLINE_MS, within } from "../../server/dev/deadline.js";
+import { tokenFor } from "./tokens.js";
 
 export type TestSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -9,14 +10,40 @@ export { DEADLINE_MS, within };
 
 const open = new Set<TestSocket>();
 
+let tokens = false;
+/** Longest name a test puts in a token's `sub`. */
+const MAX_SUB_IN_TOKEN = 1024;
+/**
+ * From now on, in this test file, clients prove their user with a token (token mode) instead of
+ * a name: an `auth` that names a user gets a token with that `sub` (its `key` is dropped). An
+ * `auth` without a user is sent as it is, and is refused as it would be in open mode.
+ */
+export function useTokens(): void {
+  tokens = true;
+}
+/** Whether this test file's clients use tokens (see `useTokens`). */
+export const usingTokens = (): boolean => tokens;
+
+/** The handshake `auth` for `user`: as given in open mode, with a token for the user in token mode. */
+function handshakeAuth(auth: unknown): unknown {
+  if (!tokens || typeof auth !== "object" || auth === null || !Object.hasOwn(auth, "user")) return auth;
+  const { user } = auth as { user: unknown };
+  // A token for a giant name would outgrow the packet size limit and be dropped, not refused:
+  // such a name goes without a token, and is refused for that.
+  if (typeof user === "string" && user.length > MAX_SUB_IN_TOKEN) return { user };
+  // The server ignores `user` in token mode; it stays for tests that read it back.
+  return { user, token: tokenFor(user) };
+}
+
 /** Opens a client socket (not yet awaited); `closeAllClients` closes it after the test. */
 export function client(url: string, user: unknown, options: Parameters<typeof io>[1] = {}): TestSocket {
+  const auth = Object.hasOwn(options, "auth") ? options.auth : { user };
   const socket: TestSocket = io(url, {
-    auth: { user },
     transports: ["websocket"],
     reconnection: false,
     forceNew: true,
     ...options,
+    auth: handshakeAuth(auth) as Record<string, unknown>,
   });
   open.add(socket);
   return socket;

@@ -67,6 +67,11 @@ export async function startNodes(
   };
 }
 
+/** The same deployment with `env` added to every node's settings (a test's own settings win). */
+export function withEnv(factory: DeploymentFactory, env: Record<string, string>): DeploymentFactory {
+  return (options = {}) => factory({ ...options, env: { ...env, ...options.env } });
+}
+
 /** The embedded default: one node, in-memory state. */
 export const embedded: DeploymentFactory = async (options = {}) => {
   const node = await startNode({ NODE_ID: "solo", ...options.env });
