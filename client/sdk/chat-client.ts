@@ -639,6 +639,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
 
   /** Sends a fresh token before the connection's token expires (token functions only). */
   async #refreshToken(socket: ChatSocket): Promise<void> {
+    if (!this.#credentials.refreshable) return;
     try {
       const token = await this.#credentials.token();
       const answer = await call(socket, "auth:refresh", { token }, this.#ackTimeoutMs);

@@ -69,6 +69,11 @@ export class Credentials {
     return this.#token !== undefined;
   }
 
+  /** Whether a later token can be had: only from a function. A fixed token cannot be refreshed. */
+  get refreshable(): boolean {
+    return typeof this.#token === "function";
+  }
+
   /** A token: the fixed one, or a fresh one from the function. */
   async token(): Promise<string> {
     const token = typeof this.#token === "function" ? await this.#token() : this.#token;
