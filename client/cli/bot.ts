@@ -2,15 +2,26 @@
  * An example bot on the public SDK, small enough to copy as a template.
  *
  *   npm run bot -- --url http://localhost:3000 --room lobby --user echo-bot
+ *   ROOMCAST_KEY=<secret> npm run bot -- --user echo-bot      # open mode: claim the name
+ *   ROOMCAST_TOKEN=<jwt> npm run bot                          # token mode: the user is the token's sub
  *
  * --url may be repeated or comma-separated (the cluster's nodes); --room may be repeated.
+ * --key (or $ROOMCAST_KEY) claims the name on a server in open mode, so that nobody else can use
+ * it; --token (or $ROOMCAST_TOKEN) signs in on a server in token mode. Prefer the variables:
+ * arguments are visible to every user of the machine (ps).
  * It answers /help, /who, /echo <text> and /time, logs its connection state, and exits 0 on
  * SIGINT or SIGTERM.
  */
 import { parseArgs } from "node:util";
 import { ChatClient, type ChatMessage } from "../sdk/index.js";
 
-const USAGE = "usage: npm run bot -- [--url http://localhost:3000]... [--room lobby]... [--user echo-bot]";
+const USAGE = [
+  "usage: npm run bot -- [--url http://localhost:3000]... [--room lobby]... [--user echo-bot] [--key <secret>]",
+  "                      [--token <jwt>]",
+  "  --key and --token may come from $ROOMCAST_KEY and $ROOMCAST_TOKEN instead (keeping secrets off the command",
+  "  line); with a token, the user is the token's sub and --user is not needed",
+].join("\n");
+const DEFAULT_USER = "echo-bot";
 const HELP = "I answer /help, /who, /echo <text> and /time";
 
 const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
@@ -37,7 +48,9 @@ function options() {
     options: {
       url: { type: "string", multiple: true, default: ["http://localhost:3000"] },
       room: { type: "string", multiple: true, default: ["lobby"] },
-      user: { type: "string", default: "echo-bot" },
+      user: { type: "string" },
+      key: { type: "string" },
+      token: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   }).values;
@@ -54,7 +67,26 @@ async function main(): Promise<void> {
   }
   if (values.help) return console.log(USAGE);
 
-  const client = new ChatClient({ urls: values.url, user: values.user });
+  // An argument wins over the environment; an empty one counts as not given.
+  const token = values.token || process.env.ROOMCAST_TOKEN || undefined;
+  const key = values.key || process.env.ROOMCAST_KEY || undefined;
+  if (token !== undefined && (values.user !== undefined || key !== undefined)) {
+    // In token mode the server takes the user from the token alone.
+    log("with a token, --user and --key are ignored: the user is the token's sub");
+  }
+  let client: ChatClient;
+  try {
+    client =
+      token !== undefined
+        ? new ChatClient({ urls: values.url, token })
+        : new ChatClient({ urls: values.url, user: values.user ?? DEFAULT_USER, key });
+  } catch (error) {
+    // A key of the wrong length, or a token without a sub.
+    console.error(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  log(`connecting as ${client.user || "the token's user"}`);
   client.on("state", (state) => log(`state ${state}`));
   client.on("reset", ({ room }) => log(`history of ${room} was reset`));
   client.on("error", (error) => log(`error ${error.code}: ${error.message}`));

@@ -3,6 +3,7 @@ import type { ConnectionState, PageClient } from "./client.js";
 import { DirectConversation, RoomConversation, type Conversation } from "./conversations.js";
 import { avatar, byId, h, setChildren } from "./dom.js";
 import { reasonOf } from "./format.js";
+import { browserKey, linkToken, userName, type AuthMode, type Identity, type TokenKeeper } from "./identity.js";
 import { directList, memberList, roomList } from "./lists.js";
 import { parseRoute, routeHash, type Route } from "./routes.js";
 import { ScrollKeeper } from "./scroll.js";
@@ -15,6 +16,24 @@ const TOAST_MS = 6000;
 const REMEMBERED_NAME = "roomcast.name";
 /** After this long without a connection, the sign-in form says it is still trying. */
 const SLOW_SIGN_IN_MS = 4000;
+/** What the server answers a name that another browser claimed (open mode). */
+const NAME_TAKEN = "that name is taken";
+
+/** What the sign-in screen says before the name form, in each mode. */
+const LEAD = {
+  open: "Pick a name to start. No account, no password: this browser keeps your name for you.",
+  signingIn: "Signing you in…",
+  needsLink: "This server needs a sign-in link. Open the chat from the link you were given.",
+  signedOut: "You signed out. To come back, open your sign-in link again.",
+} as const;
+
+/** How the page signs people in, as `main.ts` gives it. */
+export interface SignInSetup {
+  /** The server's answer to `GET /auth/mode`; undefined when it could not tell. */
+  mode: Promise<AuthMode | undefined>;
+  /** Token mode's token, taken from a sign-in link (`#token=…`) or kept from before a reload. */
+  tokens: TokenKeeper;
+}
 
 /** What the banner says in each connection state; connected and closed show no banner. */
 const BANNER: Partial<Record<ConnectionState, { text: string; tone: string }>> = {
@@ -36,6 +55,11 @@ type Pane = "nav" | "conversation" | "members";
  */
 export class ChatApp {
   private client: PageClient | undefined;
+  /** Open until the server said otherwise. */
+  private mode: AuthMode = "open";
+  /** Whether `GET /auth/mode` answered (or gave up): until then no way in is shown. */
+  private modeKnown = false;
+  private tokens: TokenKeeper | undefined;
   /** The user's name (as the server normalizes it), set from the start of a sign-in. */
   private me = "";
   private signedIn = false;
@@ -53,6 +77,8 @@ export class ChatApp {
 
   private readonly el = {
     signin: byId("signin", HTMLDivElement),
+    signinLead: byId("signin-lead", HTMLParagraphElement),
+    signinNotice: byId("signin-notice", HTMLParagraphElement),
     signinForm: byId("signin-form", HTMLFormElement),
     signinName: byId("signin-name", HTMLInputElement),
     signinError: byId("signin-error", HTMLParagraphElement),
@@ -106,17 +132,22 @@ export class ChatApp {
 
   constructor(
     private readonly urls: string[],
-    private readonly createClient: (urls: string[], user: string) => PageClient,
+    private readonly createClient: (urls: string[], identity: Identity) => PageClient,
   ) {}
 
-  /** Wires the page up and shows the sign-in form. */
-  start(): void {
+  /**
+   * Wires the page up, then, once the server said how it admits people, shows the name form
+   * (open mode) or signs in with the sign-in link's token (token mode).
+   */
+  start(setup: SignInSetup): void {
     const { el } = this;
+    this.tokens = setup.tokens;
     el.signinName.value = localStorage.getItem(REMEMBERED_NAME) ?? "";
     el.signinForm.addEventListener("submit", (event) => {
       event.preventDefault();
-      void this.signIn(el.signinName.value.trim());
+      void this.signInWithName(el.signinName.value.trim());
     });
+    el.signinName.addEventListener("input", () => el.signinName.removeAttribute("aria-invalid"));
     el.signout.addEventListener("click", () => this.signOut());
     el.reconnect.addEventListener("click", () => {
       this.client?.connect().catch((error: unknown) => this.toast(`Couldn't reconnect: ${reasonOf(error)}`));
@@ -165,29 +196,96 @@ export class ChatApp {
     document.addEventListener("visibilitychange", () => {
       if (!document.hidden) this.markRead();
     });
-    window.addEventListener("hashchange", () => void this.route(parseRoute(location.hash)));
-    el.signinName.focus();
+    window.addEventListener("hashchange", () => {
+      if (linkToken(location.hash) !== undefined) void this.followLink();
+      else void this.route(parseRoute(location.hash));
+    });
+    void this.chooseSignIn(setup.mode);
   }
 
   // ---- Signing in and out ----
 
-  private async signIn(name: string): Promise<void> {
-    const { el } = this;
-    if (name === "") {
-      el.signinError.textContent = "Type a name to sign in.";
+  /** Shows the way in that the server's mode asks for. */
+  private async chooseSignIn(modeAnswer: Promise<AuthMode | undefined>): Promise<void> {
+    // Without an answer, a token from a link means token mode; else the server's default, open.
+    const mode = (await modeAnswer) ?? (this.tokens?.token !== undefined ? "token" : "open");
+    this.mode = mode;
+    this.modeKnown = true;
+    if (mode === "open") {
+      // A sign-in link means nothing here: names are picked, not given.
+      this.tokens?.forget();
+      this.showSignIn();
       return;
     }
-    el.signinError.textContent = "";
+    const token = this.tokens?.token;
+    if (token === undefined) return this.showSignIn(LEAD.needsLink);
+    this.showSignIn(LEAD.signingIn);
+    await this.signIn({ token });
+  }
+
+  /** A sign-in link opened in a tab that shows the page already: signs in with its token. */
+  private async followLink(): Promise<void> {
+    this.tokens?.takeFromLink(location, history);
+    // Until the mode is known, `chooseSignIn` is still to read the token.
+    if (!this.modeKnown) return;
+    const token = this.tokens?.token;
+    if (this.mode !== "token") {
+      this.tokens?.forget();
+      return;
+    }
+    if (token === undefined) return;
+    if (this.client) this.signOut(false);
+    this.showSignIn(LEAD.signingIn);
+    await this.signIn({ token });
+  }
+
+  /**
+   * The sign-in screen: the name form in open mode; in token mode only `lead`, which says why
+   * there is no form, and `notice` (read out as an alert) when a token was refused.
+   */
+  private showSignIn(lead?: string, notice = ""): void {
+    const { el } = this;
+    const open = this.mode === "open";
+    el.chat.hidden = true;
+    el.signin.hidden = false;
+    el.signinForm.hidden = !open;
+    el.signinLead.textContent = open ? LEAD.open : (lead ?? LEAD.needsLink);
+    el.signinNotice.textContent = notice;
+    if (open) el.signinName.focus();
+    else if (lead !== LEAD.signingIn) el.signinLead.focus();
+  }
+
+  private async signInWithName(name: string): Promise<void> {
+    const { el } = this;
+    if (this.mode !== "open") return;
+    if (name === "") {
+      el.signinError.textContent = "Type a name to sign in.";
+      el.signinName.setAttribute("aria-invalid", "true");
+      return;
+    }
+    el.signinName.removeAttribute("aria-invalid");
     el.signinButton.textContent = "Signing in…";
+    await this.signIn({ user: name, key: browserKey() });
+  }
+
+  /** Where the sign-in screen says what went wrong: under the name, or, without a form, on the card. */
+  private signInProblem(text: string): void {
+    (this.mode === "open" ? this.el.signinError : this.el.signinNotice).textContent = text;
+  }
+
+  private async signIn(identity: Identity): Promise<void> {
+    const { el } = this;
+    this.signInProblem("");
     // Submitting again (say, with another name) gives up the attempt still under way.
     void this.client?.close();
-    const client = this.createClient(this.urls, name);
+    const client = this.createClient(this.urls, identity);
     this.client = client;
-    // Held direct messages may arrive as soon as the connection is up.
-    this.me = name.normalize("NFC");
+    // Held direct messages may arrive as soon as the connection is up. (In token mode the user is
+    // the token's `sub`.)
+    this.me = userName(client.user);
     this.listen(client);
     const slow = setTimeout(() => {
-      if (this.client === client) el.signinError.textContent = "Still trying to reach the chat server…";
+      if (this.client === client) this.signInProblem("Still trying to reach the chat server…");
     }, SLOW_SIGN_IN_MS);
     try {
       await client.connect();
@@ -195,17 +293,16 @@ export class ChatApp {
       if (this.client !== client) return;
       this.client = undefined;
       void client.close();
-      el.signinError.textContent = `Couldn't sign in as “${name}”: ${reasonOf(error)}`;
-      el.signinName.focus();
+      this.refused(identity, error);
       return;
     } finally {
       clearTimeout(slow);
       if (this.client === client || this.client === undefined) el.signinButton.textContent = "Sign in";
     }
     if (this.client !== client) return;
-    el.signinError.textContent = "";
+    this.signInProblem("");
     this.signedIn = true;
-    localStorage.setItem(REMEMBERED_NAME, this.me);
+    if (this.mode === "open") localStorage.setItem(REMEMBERED_NAME, this.me);
     setChildren(el.meAvatar, avatar(this.me));
     el.meName.textContent = this.me;
     el.welcomeTitle.textContent = `Welcome, ${this.me}`;
@@ -223,7 +320,43 @@ export class ChatApp {
     }
   }
 
-  private signOut(): void {
+  /** Says on the sign-in screen why the server refused the sign-in. */
+  private refused(identity: Identity, error: unknown): void {
+    const reason = reasonOf(error);
+    if ("token" in identity) {
+      // The same token would be refused again after a reload: only a new link helps.
+      if (codeOf(error) === "unauthorized") this.tokens?.forget();
+      const notice = `Couldn't sign you in: ${reason}. Open your sign-in link again, or ask for a new one.`;
+      this.showSignIn(LEAD.needsLink, notice);
+      return;
+    }
+    const { el } = this;
+    el.signinError.textContent =
+      reason === NAME_TAKEN
+        ? `The name “${identity.user}” is taken: another browser signed in with it first. Pick another name.`
+        : `Couldn't sign in as “${identity.user}”: ${reason}`;
+    el.signinName.setAttribute("aria-invalid", "true");
+    el.signinName.focus();
+  }
+
+  /**
+   * The server refused to let the client back in after a dropped connection (an expired token,
+   * or a name claimed meanwhile): back to the sign-in screen, saying why.
+   */
+  private signedOutByServer(reason: string): void {
+    const name = this.me;
+    this.signOut(false);
+    if (this.mode === "token") {
+      this.tokens?.forget();
+      const notice = `Your sign-in has ended: ${reason}. Open your sign-in link again, or ask for a new one.`;
+      this.showSignIn(LEAD.needsLink, notice);
+    } else {
+      this.showSignIn();
+      this.el.signinError.textContent = `You were signed out of “${name}”: ${reason}.`;
+    }
+  }
+
+  private signOut(byPerson = true): void {
     const client = this.client;
     this.client = undefined;
     this.me = "";
@@ -241,10 +374,15 @@ export class ChatApp {
     this.current = undefined;
     setChildren(this.el.timelineSlot);
     this.render();
-    this.el.chat.hidden = true;
-    this.el.signin.hidden = false;
     history.replaceState(null, "", location.pathname + location.search);
-    this.el.signinName.focus();
+    if (!byPerson) return;
+    if (this.mode === "token") {
+      // Signing out ends the link's session in this tab too: a reload must not sign in again.
+      this.tokens?.forget();
+      this.showSignIn(LEAD.signedOut);
+    } else {
+      this.showSignIn();
+    }
   }
 
   // ---- SDK events ----
@@ -264,6 +402,11 @@ export class ChatApp {
     client.on(
       "error",
       mine((error) => {
+        // A reconnect refused for good (the SDK went offline): the session is over.
+        if (this.signedIn && error.code === "unauthorized" && client.state === "offline") {
+          this.signedOutByServer(reasonOf(error));
+          return;
+        }
         // A failed send or join also rejects its promise, which the page shows where it happened;
         // the rejection is handled a moment after this event.
         setTimeout(() => {
@@ -701,4 +844,10 @@ export class ChatApp {
     setTimeout(remove, TOAST_MS);
     this.el.toasts.append(toast);
   }
+}
+
+/** The `code` of an SDK or server error, if it has one. */
+function codeOf(error: unknown): string | undefined {
+  const code = typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === "string" ? code : undefined;
 }

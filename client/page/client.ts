@@ -1,20 +1,37 @@
 import { ChatClient } from "../sdk/index.js";
+import type { Identity } from "./identity.js";
 
 export type { ConnectionState } from "../sdk/index.js";
 
 /** The part of the SDK's `ChatClient` the page uses; the page is written against this alone. */
 export type PageClient = Pick<
   ChatClient,
-  "state" | "connect" | "on" | "join" | "leave" | "send" | "dm" | "history" | "rooms" | "typing" | "members" | "close"
+  | "user"
+  | "state"
+  | "connect"
+  | "on"
+  | "join"
+  | "leave"
+  | "send"
+  | "dm"
+  | "history"
+  | "rooms"
+  | "typing"
+  | "members"
+  | "close"
 >;
 
 /**
  * Connects the SDK to the chat nodes the page was given.
  *
  * @param urls the page's own origin, or the nodes named in `?nodes=`, in the order to try them.
+ * @param identity a name with this browser's claim key (open mode), or a token (token mode).
+ * @throws ChatError `bad_request` for a key of the wrong length (the page makes it right).
  */
-export function createClient(urls: string[], user: string): PageClient {
-  return new ChatClient({ urls, user });
+export function createClient(urls: string[], identity: Identity): PageClient {
+  return "token" in identity
+    ? new ChatClient({ urls, token: identity.token })
+    : new ChatClient({ urls, user: identity.user, key: identity.key });
 }
 
 /**
