@@ -504,14 +504,14 @@ export class ChatApp {
       if (route.user === this.me) return this.show(undefined);
       return this.show(this.direct(route.user), true);
     }
-    const room = this.rooms.get(route.name.normalize("NFC")) ?? (await this.join(route.name));
+    const room = this.rooms.get(route.name.normalize("NFKC")) ?? (await this.join(route.name));
     // Another route may have been taken while the join was on its way.
     const now = parseRoute(location.hash);
-    if (room && now.kind === "room" && now.name.normalize("NFC") === room.name) this.show(room, true);
+    if (room && now.kind === "room" && now.name.normalize("NFKC") === room.name) this.show(room, true);
   }
 
   private async join(typed: string): Promise<RoomConversation | undefined> {
-    const name = typed.normalize("NFC");
+    const name = typed.normalize("NFKC");
     const running = this.joining.get(name);
     if (running) return running.done;
     const client = this.client;
@@ -529,7 +529,7 @@ export class ChatApp {
       if (this.client !== client) return undefined;
       this.rooms.set(room.name, room);
       // The Room field is cleared once it did its job; after a refusal it keeps the name to fix.
-      if (this.el.joinRoom.value.trim().normalize("NFC") === room.name) this.el.joinRoom.value = "";
+      if (this.el.joinRoom.value.trim().normalize("NFKC") === room.name) this.el.joinRoom.value = "";
       // The history came as messages already; adding it again changes nothing but the scroll.
       room.timeline.add(result.history, "reset");
       room.historyDone = result.history.length < LIMITS.defaultHistory;
@@ -542,7 +542,7 @@ export class ChatApp {
       this.el.joinError.textContent = `Couldn't join “${room.name}”: ${reasonOf(error)}`;
       // The address named a room the user is not in: go back to where they were.
       const now = parseRoute(location.hash);
-      if (now.kind === "room" && now.name.normalize("NFC") === room.name) {
+      if (now.kind === "room" && now.name.normalize("NFKC") === room.name) {
         const back: Route = this.current ? this.routeOf(this.current) : { kind: "home" };
         history.replaceState(null, "", routeHash(back));
         this.setPane("nav");

@@ -139,5 +139,5 @@ export async function fetchAuthMode(): Promise<AuthMode | undefined> {
 /** A user name as the server normalizes it (NFKC), or the name as typed when it is not valid. */
 export function userName(name: string): string {
   const check = checkName(name, "user");
-  return check.ok ? check.name : name.normalize("NFC");
+  return check.ok ? check.name : name.normalize("NFKC");
 }
