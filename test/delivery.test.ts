@@ -3,20 +3,79 @@
  * send was acknowledged reaches every member exactly once, in id order, whether a node crashes,
  * nodes restart one by one, Redis restarts, or a client is away for a while.
  */
+import { connect, createServer, type Server, type Socket } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ChatClient, type ChatClientEvents } from "../client/sdk/index.js";
+import { ChatClient, type ChatClientEvents, type PendingEntry } from "../client/sdk/index.js";
 import type { ChatMessage } from "../protocol/index.js";
-import { closeAllClients, connected, eventually, ok, request, within } from "./support/clients.js";
+import { closeAllClients, connected, next, ok, record, within } from "./support/clients.js";
 import { startProcessCluster, type ProcessCluster } from "./support/processes.js";
 
 const STREAM_DEADLINE_MS = 60_000;
 let rooms = 0;
 const uniqueRoom = () => `delivery-${++rooms}`;
 
+/**
+ * A TCP relay to a node that can go deaf: after `deafen()`, what the node sends is dropped while
+ * what the client sends still arrives. Requests are served; their acks are lost on the way back.
+ */
+class DeafeningRelay {
+  private deaf = false;
+  private readonly sockets = new Set<Socket>();
+
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+  ) {}
+
+  static async start(target: string): Promise<DeafeningRelay> {
+    const { hostname, port } = new URL(target);
+    const server = createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(0, "127.0.0.1", resolve);
+    });
+    const relay = new DeafeningRelay(server, `http://127.0.0.1:${(server.address() as { port: number }).port}`);
+    server.on("connection", (client) => {
+      const upstream = connect(Number(port), hostname);
+      for (const socket of [client, upstream]) {
+        relay.sockets.add(socket);
+        socket.on("error", () => socket.destroy());
+        socket.on("close", () => {
+          relay.sockets.delete(socket);
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.on("data", (chunk) => upstream.write(chunk));
+      upstream.on("data", (chunk) => {
+        if (!relay.deaf) client.write(chunk);
+      });
+    });
+    return relay;
+  }
+
+  /** From now on, nothing the node sends reaches the client. */
+  deafen(): void {
+    this.deaf = true;
+  }
+
+  /** Closes every relayed connection, as a network failure would. */
+  cut(): void {
+    for (const socket of this.sockets) socket.destroy();
+  }
+
+  async close(): Promise<void> {
+    this.cut();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
 const clients: ChatClient[] = [];
+const relays: DeafeningRelay[] = [];
 afterEach(async () => {
   closeAllClients();
   await Promise.all(clients.splice(0).map((client) => client.close()));
+  await Promise.all(relays.splice(0).map((relay) => relay.close()));
 });
 
 /** An SDK client that starts on node `first` and knows every node, in rotation from there. */
@@ -35,18 +94,39 @@ async function member(cluster: ProcessCluster, user: string, first: number, room
   return { client, messages, resets };
 }
 
-/** Resolves once `messages` holds at least `count` entries (checked on every delivery). */
-function received(client: ChatClient, messages: ChatMessage[], count: number, ms = STREAM_DEADLINE_MS): Promise<void> {
-  if (messages.length >= count) return Promise.resolve();
+/** Resolves once `done()` holds: checked now and on every message `client` delivers. */
+function delivered(client: ChatClient, done: () => boolean, what: string, ms = STREAM_DEADLINE_MS): Promise<void> {
+  if (done()) return Promise.resolve();
   let stop = () => {};
   return within(
     new Promise<void>((resolve) => {
       stop = client.on("message", () => {
-        if (messages.length >= count) resolve();
+        if (done()) resolve();
       });
     }),
-    `${client.user} to receive ${count} messages (has ${messages.length})`,
+    `${client.user} to receive ${what}`,
     ms,
+  ).finally(() => stop());
+}
+
+/** Resolves once `messages` holds at least `count` entries (checked on every delivery). */
+function received(client: ChatClient, messages: ChatMessage[], count: number, ms = STREAM_DEADLINE_MS): Promise<void> {
+  return delivered(client, () => messages.length >= count, `${count} messages (has ${messages.length})`, ms);
+}
+
+/** Resolves with the first outbox snapshot of `client` that satisfies `match`. Start it before the cause. */
+function nextPending(
+  client: ChatClient,
+  match: (pending: readonly PendingEntry[]) => boolean,
+): Promise<readonly PendingEntry[]> {
+  let stop = () => {};
+  return within(
+    new Promise<readonly PendingEntry[]>((resolve) => {
+      stop = client.on("pending", (pending) => {
+        if (match(pending)) resolve(pending);
+      });
+    }),
+    `the outbox of ${client.user}`,
   ).finally(() => stop());
 }
 
@@ -68,7 +148,9 @@ describe("delivery promise on 3 node processes", () => {
   it("a node is SIGKILLed mid-stream: every reader ends with all 500 messages once, in order", async () => {
     const room = uniqueRoom();
     const writer = await member(cluster, "writer", 0, room);
-    const readers = await Promise.all([0, 1, 1, 2].map((node, index) => member(cluster, `reader-${index}`, node, room)));
+    const readers = await Promise.all(
+      [0, 1, 1, 2].map((node, index) => member(cluster, `reader-${index}`, node, room)),
+    );
 
     const sends = Array.from({ length: 500 }, (_, index) => writer.client.send(room, String(index)));
     await received(readers[1]!.client, readers[1]!.messages, 100);
@@ -108,19 +190,21 @@ describe("delivery promise on 3 node processes", () => {
     const room = uniqueRoom();
     const writer = await member(cluster, "steady", 0, room);
     const reader = await member(cluster, "patient", 2, room);
-    const probe = await connected(cluster.urls[1]!, "probe");
-    await ok(probe, "room:join", { room });
 
     const first = Array.from({ length: 100 }, (_, index) => writer.client.send(room, String(index)));
     await Promise.all(first);
     await cluster.redis.kill("SIGKILL");
-    // While Redis is down the server refuses sends as unavailable; the outbox keeps retrying.
-    await eventually(async () => {
-      const refused = await request(probe, "room:send", { room, text: "probe" });
-      expect(refused.ok ? "ok" : refused.error.code).toBe("unavailable");
-    }, "sends to be refused as unavailable");
-    const during = Array.from({ length: 100 }, (_, index) => writer.client.send(room, String(100 + index)));
-    expect(writer.client.pending.length).toBeGreaterThan(0);
+    // While Redis is down the server refuses sends as unavailable; the outbox keeps them, retrying.
+    const refused = nextPending(writer.client, (pending) => pending[0]?.lastError === "unavailable");
+    let settled = 0;
+    const during = Array.from({ length: 100 }, (_, index) =>
+      writer.client.send(room, String(100 + index)).finally(() => (settled += 1)),
+    );
+    const waiting = await refused;
+    expect(waiting.map((entry) => entry.text)).toEqual(Array.from({ length: 100 }, (_, index) => String(100 + index)));
+    const retried = nextPending(writer.client, (pending) => (pending[0]?.attempts ?? 0) >= 2);
+    expect((await retried)[0]).toMatchObject({ text: "100", lastError: "unavailable" });
+    expect(settled).toBe(0);
     await cluster.redis.restart();
     await Promise.all(during);
     const after = Array.from({ length: 100 }, (_, index) => writer.client.send(room, String(200 + index)));
@@ -136,7 +220,11 @@ describe("delivery promise on 3 node processes", () => {
     const writer = await member(cluster, "talker", 0, room);
     // Alone on node 2 and knowing no other node: offline while node 2 is down.
     const away = await member(cluster, "away", 2, room);
-    const onlyNode2 = new ChatClient({ urls: [cluster.urls[2]!], user: "sleeper", backoff: { initialMs: 20, maxMs: 250 } });
+    const onlyNode2 = new ChatClient({
+      urls: [cluster.urls[2]!],
+      user: "sleeper",
+      backoff: { initialMs: 20, maxMs: 250 },
+    });
     clients.push(onlyNode2);
     const missed: ChatMessage[] = [];
     onlyNode2.on("message", (message) => missed.push(message));
@@ -161,24 +249,37 @@ describe("delivery promise on 3 node processes", () => {
     const room = uniqueRoom();
     const receiver = await connected(cluster.urls[2]!, "receiver");
     await ok(receiver, "room:join", { room });
-    const seen: ChatMessage[] = [];
-    receiver.on("room:message", (message) => seen.push(message));
+    const seen = record(receiver, "room:message");
 
-    const sender = await connected(cluster.urls[0]!, "sender");
+    // The sender reaches node 0 through a relay that stops passing node 0's answers.
+    const relay = await DeafeningRelay.start(cluster.urls[0]!);
+    relays.push(relay);
+    const sender = await connected(relay.url, "sender");
     await ok(sender, "room:join", { room });
-    // The send goes out, then the connection drops before its ack can come back.
-    sender.emit("room:send", { room, text: "once", clientId: "retry-1" }, () => {
-      throw new Error("this ack was lost with its connection");
-    });
-    sender.disconnect();
+    relay.deafen();
+    let acked = false;
+    const broadcast = next(receiver, "room:message", (message) => message.text === "once");
+    sender.emit("room:send", { room, text: "once", clientId: "retry-1" }, () => (acked = true));
+    // The server stored and broadcast it (the receiver is on another node)...
+    const original = await broadcast;
+    // ...and the connection drops with the ack still on its way: the sender never saw it.
+    const dropped = new Promise((resolve) => sender.once("disconnect", resolve));
+    relay.cut();
+    await within(dropped, "the sender's connection to drop");
+    expect(acked).toBe(false);
+
     const retrier = await connected(cluster.urls[1]!, "sender");
     await ok(retrier, "room:join", { room });
     const retried = await ok(retrier, "room:send", { room, text: "once", clientId: "retry-1" });
-    const marker = await ok(retrier, "room:send", { room, text: "after" });
-    await eventually(async () => expect(seen.map((m) => m.id)).toContain(marker.message.id), "the marker to arrive");
-    expect(seen.filter((message) => message.text === "once").map((message) => message.id)).toEqual([retried.message.id]);
+    // The retry is answered with the message stored the first time, not a second one.
+    expect(retried.message).toEqual(original);
+    const barrier = next(receiver, "room:message", (message) => message.text === "after");
+    const after = await ok(retrier, "room:send", { room, text: "after" });
+    await barrier;
+    // Anything the retry broadcast would have come before the barrier.
+    expect(seen.map((message) => message.id)).toEqual([original.id, after.message.id]);
     const history = await ok(receiver, "room:history", { room });
-    expect(history.messages.map((message: ChatMessage) => message.text)).toEqual(["once", "after"]);
+    expect(history.messages.map((message: ChatMessage) => message.id)).toEqual([original.id, after.message.id]);
   });
 });
 
@@ -210,7 +311,7 @@ describe("delivery promise beyond the history window", () => {
     await cluster.restart(1);
     expect(await within(reset, "the reset event", STREAM_DEADLINE_MS)).toMatchObject({ room });
     // After the reset it goes on from what the log still holds, up to the newest, still in order.
-    await eventually(async () => expect(messages[messages.length - 1]?.text).toBe("399"), "the newest message");
+    await delivered(sleeper, () => messages[messages.length - 1]?.text === "399", "the newest message");
     const ids = messages.map((message) => message.id);
     expect(new Set(ids).size).toBe(ids.length);
     expect([...ids].sort()).toEqual(ids);

@@ -26,9 +26,58 @@ async function injected(page: ChatPage): Promise<string[]> {
   ]);
 }
 
+/** A CSP or Trusted Types violation as the browser reports it (`securitypolicyviolation` event). */
+interface Violation {
+  directive: string;
+  blocked: string;
+  sample: string;
+  /** The policy that was violated, as written. */
+  policy: string;
+}
+
+declare global {
+  interface Window {
+    /** Filled by the script `watchViolations` adds to the page. */
+    recordedViolations?: Violation[];
+  }
+}
+
+/**
+ * Records every CSP and Trusted Types violation of `page` from its first byte: the browser's own
+ * structured report, which names the directive and the sink, not a console text to match.
+ */
+async function watchViolations(page: ChatPage): Promise<void> {
+  await page.context.addInitScript(() => {
+    window.recordedViolations = [];
+    document.addEventListener("securitypolicyviolation", (event) => {
+      const { effectiveDirective: directive, blockedURI: blocked, sample, originalPolicy: policy } = event;
+      window.recordedViolations!.push({ directive, blocked, sample, policy });
+    });
+  });
+  // Again, so that the script runs before the page's own.
+  await page.page.reload();
+}
+
+/** The violations `page` reported so far; throws if it is not watched (no record is not "none"). */
+async function violationsOf(page: ChatPage): Promise<Violation[]> {
+  const recorded = await page.page.evaluate(() => window.recordedViolations ?? null);
+  if (!recorded) throw new Error("this page's violations are not recorded: call watchViolations first");
+  return recorded;
+}
+
 describe("the chat page renders hostile text as text", () => {
-  const bed = pageTestbed(deploy, async (page) => expect(await injected(page)).toEqual([]));
-  const open = (hash?: string) => bed.open(bed.deployment.urls[0]!, { hash });
+  /** The violations a test provoked on purpose, per page; any other fails the test. */
+  const provoked = new Map<ChatPage, Violation[]>();
+  const bed = pageTestbed(deploy, async (page) => {
+    expect(await injected(page)).toEqual([]);
+    expect(await violationsOf(page)).toEqual(provoked.get(page) ?? []);
+    provoked.delete(page);
+  });
+  const open = async (hash?: string) => {
+    const page = await bed.open(bed.deployment.urls[0]!, { hash });
+    await watchViolations(page);
+    return page;
+  };
 
   it("shows script and markup in messages and direct messages as literal text", async () => {
     const [mallory, victim] = await Promise.all([open(), open()]);
@@ -51,6 +100,10 @@ describe("the chat page renders hostile text as text", () => {
     await victim.waitForTitle("mallory");
     expect(await (await victim.waitForMessage(IMG)).locator(".text").textContent()).toBe(IMG);
 
+    // Rendering all that took no sink the policy guards: not one violation, on either side.
+    expect(await violationsOf(mallory)).toEqual([]);
+    expect(await violationsOf(victim)).toEqual([]);
+
     // Beyond the page's own care, the browser enforces it: no string may become HTML here.
     const refused = await victim.page.evaluate(() => {
       try {
@@ -61,7 +114,22 @@ describe("the chat page renders hostile text as text", () => {
       }
     });
     expect(refused).toBe(true);
-    victim.violations.length = 0;
+    // The browser reports the blocked call, and only it, once for each of the page's two policies
+    // (the response header and the meta tag); reports come as tasks of their own.
+    await victim.waitFor(() => (window.recordedViolations?.length ?? 0) >= 2);
+    const reports = await violationsOf(victim);
+    const blocked = {
+      directive: "require-trusted-types-for",
+      blocked: "trusted-types-sink",
+      sample: "Element insertAdjacentHTML|<b>injected</b>",
+    };
+    expect(reports.map(({ policy: _, ...report }) => report)).toEqual([blocked, blocked]);
+    const source = (policy: string) => (policy.includes("default-src 'none'") ? "response header" : policy);
+    expect(reports.map((report) => source(report.policy)).sort()).toEqual([
+      "require-trusted-types-for 'script'; trusted-types 'none'",
+      "response header",
+    ]);
+    provoked.set(victim, reports);
   });
 
   it("shows the server's refusal of a markup user name as text", async () => {

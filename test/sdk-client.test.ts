@@ -210,9 +210,13 @@ describe("ChatClient against the embedded server", () => {
     const { room, held, alice, bob } = await aliceAndBob(server());
     const atBob = messagesOf(bob);
     const atAlice = messagesOf(alice);
-    // The broadcast reaches alice's socket just before the ack: cut the connection right there.
+    // On one node the broadcast reaches alice's socket just before the ack: the server has stored
+    // the message; cut the connection right there, so that the ack is lost.
+    let stored: ChatMessage | undefined;
     held.sockets[0]!.on("room:message", (m) => {
-      if (m.text === "once") held.drop();
+      if (m.text !== "once") return;
+      stored = m;
+      held.drop();
     });
     let attempts = 0;
     alice.on("pending", (pending) => (attempts = Math.max(attempts, ...pending.map((entry) => entry.attempts))));
@@ -220,6 +224,8 @@ describe("ChatClient against the embedded server", () => {
     await held.release();
     const message = await within(sending, "the send to be acked after the reconnect");
     expect(attempts).toBe(2);
+    // The retry was answered with the message stored the first time.
+    expect(message).toEqual(stored);
     const barrier = nextEvent(bob, "message", (m) => m.text === "barrier");
     await alice.send(room, "barrier");
     await barrier;
