@@ -20,76 +20,78 @@ describe("the chat page, two people on two nodes", () => {
     return bed.open(urls[index]!, { nodes, ...options });
   }
 
+  // Each test signs in under names of its own: a page claims its name with a key of its own (kept
+  // in its browser context), so a name another test used is taken.
   it("lets two people chat in a room, see each other, and see each other typing", async () => {
-    const [alice, bob] = await Promise.all([open(0), open(1)]);
-    await Promise.all([alice.signIn("alice"), bob.signIn("bob")]);
+    const [ada, ben] = await Promise.all([open(0), open(1)]);
+    await Promise.all([ada.signIn("ada"), ben.signIn("ben")]);
 
-    await alice.join("lobby");
-    expect(new URL(alice.page.url()).hash).toBe("#/room/lobby");
-    await bob.join("lobby");
+    await ada.join("lobby");
+    expect(new URL(ada.page.url()).hash).toBe("#/room/lobby");
+    await ben.join("lobby");
 
-    // Each sees the other in the member list, and alice is told that bob joined.
-    await alice.member("bob").waitFor();
-    await bob.member("alice").waitFor();
-    await alice.timeline.getByText("bob joined", { exact: true }).waitFor();
-    await alice.room("lobby").getByText("2 members").waitFor();
+    // Each sees the other in the member list, and ada is told that ben joined.
+    await ada.member("ben").waitFor();
+    await ben.member("ada").waitFor();
+    await ada.timeline.getByText("ben joined", { exact: true }).waitFor();
+    await ada.room("lobby").getByText("2 members").waitFor();
 
-    await alice.send("Hi Bob, Alice here on node 0");
-    const atBob = await bob.waitForMessage("Hi Bob, Alice here on node 0");
-    await bob.send("Hi Alice! Bob on node 1");
-    const atAlice = await alice.waitForMessage("Hi Alice! Bob on node 1");
+    await ada.send("Hi Ben, Ada here on node 0");
+    const atBen = await ben.waitForMessage("Hi Ben, Ada here on node 0");
+    await ben.send("Hi Ada! Ben on node 1");
+    const atAda = await ada.waitForMessage("Hi Ada! Ben on node 1");
 
     // Own messages on the right, others' on the left, each with its time and the sender's name.
-    expect(await atBob.getAttribute("class")).toContain("other");
-    expect(await atAlice.getAttribute("class")).toContain("other");
-    expect(await (await alice.waitForMessage("Hi Bob, Alice here on node 0")).getAttribute("class")).toContain("own");
-    expect(await atBob.locator(".author").textContent()).toBe("alice");
-    expect(await atBob.locator("time").getAttribute("datetime")).toMatch(/^\d{4}-\d\d-\d\dT/);
-    await bob.timeline.locator("li.day").getByText("Today").waitFor();
+    expect(await atBen.getAttribute("class")).toContain("other");
+    expect(await atAda.getAttribute("class")).toContain("other");
+    expect(await (await ada.waitForMessage("Hi Ben, Ada here on node 0")).getAttribute("class")).toContain("own");
+    expect(await atBen.locator(".author").textContent()).toBe("ada");
+    expect(await atBen.locator("time").getAttribute("datetime")).toMatch(/^\d{4}-\d\d-\d\dT/);
+    await ben.timeline.locator("li.day").getByText("Today").waitFor();
 
     // Typing shows on the other side, and stops when the message goes.
-    await bob.messageInput.pressSequentially("I am typ");
-    await alice.typing.getByText("bob is typing…").waitFor();
-    await bob.messageInput.pressSequentially("ing this");
-    await bob.messageInput.press("Enter");
-    await alice.waitForMessage("I am typing this");
-    await alice.waitFor(() => document.querySelector("#typing")?.textContent === "");
+    await ben.messageInput.pressSequentially("I am typ");
+    await ada.typing.getByText("ben is typing…").waitFor();
+    await ben.messageInput.pressSequentially("ing this");
+    await ben.messageInput.press("Enter");
+    await ada.waitForMessage("I am typing this");
+    await ada.waitFor(() => document.querySelector("#typing")?.textContent === "");
 
     // Both ended with exactly the three messages, once each, in order.
-    for (const page of [alice, bob]) {
+    for (const page of [ada, ben]) {
       expect(await page.timeline.locator("li.message .text").allTextContents()).toEqual([
-        "Hi Bob, Alice here on node 0",
-        "Hi Alice! Bob on node 1",
+        "Hi Ben, Ada here on node 0",
+        "Hi Ada! Ben on node 1",
         "I am typing this",
       ]);
     }
   });
 
   it("sends direct messages in their own conversation, with an unread count", async () => {
-    const [alice, bob] = await Promise.all([open(0), open(1)]);
-    await Promise.all([alice.signIn("alice"), bob.signIn("bob")]);
-    await alice.join("dm-room");
-    await bob.join("dm-room");
+    const [cleo, dan] = await Promise.all([open(0), open(1)]);
+    await Promise.all([cleo.signIn("cleo"), dan.signIn("dan")]);
+    await cleo.join("dm-room");
+    await dan.join("dm-room");
 
-    // Alice picks bob in the member list: a conversation of their own opens.
-    await alice.member("bob").getByRole("button").click();
-    await alice.waitForTitle("bob");
-    expect(new URL(alice.page.url()).hash).toBe("#/dm/bob");
-    await alice.send("Psst, just between us");
-    await alice.waitForMessage("Psst, just between us");
-    await alice.page.screenshot({ path: screenshotPath("dm.png") });
+    // Cleo picks dan in the member list: a conversation of their own opens.
+    await cleo.member("dan").getByRole("button").click();
+    await cleo.waitForTitle("dan");
+    expect(new URL(cleo.page.url()).hash).toBe("#/dm/dan");
+    await cleo.send("Psst, just between us");
+    await cleo.waitForMessage("Psst, just between us");
+    await cleo.page.screenshot({ path: screenshotPath("dm.png") });
 
-    // Bob is still in the room: the conversation shows up with one unread message.
-    await bob.direct("alice").getByText("1 unread").waitFor();
-    expect(await bob.messages("Psst, just between us").count()).toBe(0);
-    await bob.direct("alice").getByRole("button").click();
-    await bob.waitForTitle("alice");
-    await bob.waitForMessage("Psst, just between us");
-    await bob.direct("alice").locator(".badge").waitFor({ state: "hidden" });
+    // Dan is still in the room: the conversation shows up with one unread message.
+    await dan.direct("cleo").getByText("1 unread").waitFor();
+    expect(await dan.messages("Psst, just between us").count()).toBe(0);
+    await dan.direct("cleo").getByRole("button").click();
+    await dan.waitForTitle("cleo");
+    await dan.waitForMessage("Psst, just between us");
+    await dan.direct("cleo").locator(".badge").waitFor({ state: "hidden" });
 
-    await bob.send("Got it");
-    await alice.waitForMessage("Got it");
-    const texts = await alice.timeline.locator("li.message .text").allTextContents();
+    await dan.send("Got it");
+    await cleo.waitForMessage("Got it");
+    const texts = await cleo.timeline.locator("li.message .text").allTextContents();
     expect(texts).toEqual(["Psst, just between us", "Got it"]);
   });
 
@@ -196,10 +198,7 @@ describe("the chat page, two people on two nodes", () => {
   });
 
   it("keeps the room in the address, and leaves rooms", async () => {
-    const [dave, erin] = await Promise.all([
-      open(0, { hash: `#/room/${encodeURIComponent("Team Room")}` }),
-      open(1),
-    ]);
+    const [dave, erin] = await Promise.all([open(0, { hash: `#/room/${encodeURIComponent("Team Room")}` }), open(1)]);
     // Signing in on a room's address opens that room.
     await dave.signIn("dave");
     await dave.waitForTitle("# Team Room");

@@ -118,9 +118,16 @@ function serve(socket: FakeSocket, log: ChatMessage[], recovered = true) {
   socket.answer = (event, payload) => {
     if (event === "room:join") {
       const history = payload.since === undefined ? log.slice(-50) : log.filter((m) => m.id > payload.since);
-      return { ok: true, room: payload.room, members: ["alice", "bob"], history, recovered: payload.since === undefined || recovered };
+      return {
+        ok: true,
+        room: payload.room,
+        members: ["alice", "bob"],
+        history,
+        recovered: payload.since === undefined || recovered,
+      };
     }
-    if (event === "room:send") return { ok: true, message: { ...message(log.length), from: "alice", text: payload.text } };
+    if (event === "room:send")
+      return { ok: true, message: { ...message(log.length), from: "alice", text: payload.text } };
     return undefined;
   };
 }
@@ -133,6 +140,7 @@ type Setup = ReturnType<typeof setup>;
 async function joined(log: ChatMessage[] = []): Promise<Setup> {
   const test = setup();
   void test.client.connect();
+  await flush();
   serve(test.last(), log);
   test.last().accept();
   await test.client.join("lobby");
@@ -159,8 +167,14 @@ describe("ChatClient connection (fake transport)", () => {
   it("rotates round the URLs with exponential backoff until one accepts", async () => {
     const { client, sockets, last, states } = setup();
     const connected = client.connect();
+    await flush();
     expect(sockets.map((socket) => socket.url)).toEqual(["http://a:1"]);
-    expect(last().options).toMatchObject({ auth: { user: "alice" }, reconnection: false, forceNew: true, transports: ["websocket"] });
+    expect(last().options).toMatchObject({
+      auth: { user: "alice" },
+      reconnection: false,
+      forceNew: true,
+      transports: ["websocket"],
+    });
 
     last().refuse();
     await vi.advanceTimersByTimeAsync(99);
@@ -186,6 +200,7 @@ describe("ChatClient connection (fake transport)", () => {
   it("after a dropped connection, moves to the next URL with the backoff started over", async () => {
     const { client, sockets, last, states } = setup();
     void client.connect();
+    await flush();
     last().accept();
     last().drop("transport close");
     expect(client.state).toBe("reconnecting");
@@ -205,12 +220,14 @@ describe("ChatClient connection (fake transport)", () => {
   it("stays offline after a server kick, until connect() is called again", async () => {
     const { client, sockets, last } = setup();
     void client.connect();
+    await flush();
     last().accept();
     last().drop("io server disconnect");
     expect(client.state).toBe("offline");
     await vi.advanceTimersByTimeAsync(60_000);
     expect(sockets).toHaveLength(1);
     const again = client.connect();
+    await flush();
     expect(sockets).toHaveLength(2);
     last().accept();
     await again;
@@ -220,6 +237,7 @@ describe("ChatClient connection (fake transport)", () => {
   it("reconnects after a kick when a state listener calls connect() at once", async () => {
     const { client, sockets, last } = setup();
     void client.connect();
+    await flush();
     last().accept();
     client.once("state", (state) => {
       if (state === "offline") void client.connect();
@@ -237,6 +255,7 @@ describe("ChatClient connection (fake transport)", () => {
     const errors: ChatError[] = [];
     client.on("error", (error) => errors.push(error));
     const connecting = client.connect();
+    await flush();
     last().refuse({ code: "unauthorized", message: "auth.user is required" });
     const error = await connecting.catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ChatError);
@@ -251,6 +270,7 @@ describe("ChatClient connection (fake transport)", () => {
   it("close() stops the reconnect loop and rejects what waits with code closed", async () => {
     const { client, sockets, last } = setup();
     const connecting = client.connect();
+    await flush();
     const joining = client.join("lobby");
     last().refuse();
     await client.close();
@@ -336,7 +356,8 @@ describe("ChatClient connection (fake transport)", () => {
     last().drop();
     await vi.advanceTimersByTimeAsync(BACKOFF.initialMs);
     // The re-join is left unanswered until the test answers it.
-    last().answer = (event) => (event === "room:send" ? { ok: true, message: { ...message(0), text: "x" } } : undefined);
+    last().answer = (event) =>
+      event === "room:send" ? { ok: true, message: { ...message(0), text: "x" } } : undefined;
     last().accept();
     const sending = client.send("lobby", "x");
     await flush();
@@ -353,6 +374,7 @@ describe("ChatClient connection (fake transport)", () => {
     const dms: string[] = [];
     client.on("dm", (dm) => dms.push(dm.id));
     void client.connect();
+    await flush();
     const dm = { id: formatMessageId(1, 0), from: "alice", to: "bob", text: "hi", ts: 1, prev: "" };
     last().answer = (event) => (event === "dm:send" ? { ok: true, message: dm, online: true } : undefined);
     last().accept();
