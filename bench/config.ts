@@ -91,7 +91,8 @@ const USAGE = `usage: npm run bench -- [options]
 function positive(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number, got "${raw}"\n${USAGE}`);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new Error(`--${name} must be a positive number, got "${raw}"\n${USAGE}`);
   return value;
 }
 
@@ -130,7 +131,9 @@ export function parseConfig(argv: string[]): BenchConfig {
     if (!(number in SCENARIOS)) throw new Error(`unknown scenario "${item}"\n${USAGE}`);
     return number as ScenarioNumber;
   });
-  const targets = (values.targets ?? (quick ? "roomcast,stock" : "roomcast,stock,raw-ws")).split(",").map((item) => item.trim());
+  const targets = (values.targets ?? (quick ? "roomcast,stock" : "roomcast,stock,raw-ws"))
+    .split(",")
+    .map((item) => item.trim());
   const window = quick
     ? { warmupMs: 1000, windowMs: 3000, drainMs: 700 }
     : { warmupMs: 3000, windowMs: 10_000, drainMs: 2000 };

@@ -18,7 +18,11 @@ function sizes(clients: Layout["clients"]): Record<string, number> {
 
 /** One room that every client joins, the clients spread evenly over the nodes; `senders` of them send. */
 export function hotRoom(nodes: number, clients: number, senders: number): Layout {
-  const list = Array.from({ length: clients }, (_, index) => ({ user: user(index), node: index % nodes, rooms: ["hot"] }));
+  const list = Array.from({ length: clients }, (_, index) => ({
+    user: user(index),
+    node: index % nodes,
+    rooms: ["hot"],
+  }));
   return {
     nodes,
     clients: list,

@@ -27,7 +27,12 @@ function areaOf(url: string, functionName: string): string {
   if (url === "") return `(${functionName.replace(/[()]/g, "") || "native"})`;
   const inModules = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (inModules) return inModules[1]!;
-  if (url.startsWith("node:")) return url.replace(/^node:internal\//, "node:").split("/").slice(0, 2).join("/");
+  if (url.startsWith("node:"))
+    return url
+      .replace(/^node:internal\//, "node:")
+      .split("/")
+      .slice(0, 2)
+      .join("/");
   if (url.includes("/dist/server/") || url.includes("/server/")) return "roomcast";
   if (url.includes("/bench/")) return "bench reference";
   return url;
@@ -83,7 +88,12 @@ function summarise(path: string, top: number, from: number, to: number): string 
 }
 
 const { values, positionals } = parseArgs({
-  options: { top: { type: "string", default: "25" }, from: { type: "string", default: "0" }, to: { type: "string", default: "1e9" } },
+  options: {
+    top: { type: "string", default: "25" },
+    from: { type: "string", default: "0" },
+    to: { type: "string", default: "1e9" },
+  },
   allowPositionals: true,
 });
-for (const path of positionals) process.stdout.write(summarise(path, Number(values.top), Number(values.from), Number(values.to)));
+for (const path of positionals)
+  process.stdout.write(summarise(path, Number(values.top), Number(values.from), Number(values.to)));

@@ -25,7 +25,9 @@ export async function startRedis(): Promise<BenchRedis> {
       spawn: (command, args) => (spawned = launch("redis", command, args)).child,
     });
   } catch (error) {
-    throw new Error(`redis-server did not start: ${(error as Error).message}\n${spawned?.tail() ?? ""}`);
+    throw new Error(`redis-server did not start: ${(error as Error).message}\n${spawned?.tail() ?? ""}`, {
+      cause: error,
+    });
   }
   const admin = createClient({ url: server.url });
   admin.on("error", () => {}); // Reported by the command that fails.

@@ -19,7 +19,9 @@ function format(value: Cell, digits = 0): string {
 function table(title: string, header: string[], rows: string[][]): string {
   const widths = header.map((cell, column) => Math.max(cell.length, ...rows.map((row) => row[column]!.length)));
   const line = (cells: string[]) =>
-    cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join("  ");
+    cells
+      .map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)))
+      .join("  ");
   return [title, line(header), widths.map((width) => "-".repeat(width)).join("  "), ...rows.map(line), ""].join("\n");
 }
 
@@ -108,7 +110,11 @@ export function renderTables(results: BenchResults): string {
           `${moderate.layout.clients / moderate.layout.rooms} spread over the nodes, ${format(moderate.load.rate)} msgs/s ` +
           `(${moderate.rateFrom})`,
         ["target", "deliveries/s", ...LATENCY_HEADER],
-        Object.entries(moderate.summary).map(([target, s]) => [target, format(s.deliveriesPerSecond), ...latencyCells(s)]),
+        Object.entries(moderate.summary).map(([target, s]) => [
+          target,
+          format(s.deliveriesPerSecond),
+          ...latencyCells(s),
+        ]),
       ),
     );
   }
@@ -140,7 +146,12 @@ function renderTargets(results: BenchResults): string {
   };
   check("hot room, roomcast/stock per server CPU-s", h.hot_room_ratio, ">= 1.2", (v) => v >= 1.2);
   check("spread, roomcast/stock per server CPU-s", h.spread_ratio, ">= 1.5", (v) => v >= 1.5);
-  check("spread, Redis msgs per chat msg (roomcast)", h.spread_redis_msgs_per_chat_msg_roomcast, "<= 1.1", (v) => v <= 1.1);
+  check(
+    "spread, Redis msgs per chat msg (roomcast)",
+    h.spread_redis_msgs_per_chat_msg_roomcast,
+    "<= 1.1",
+    (v) => v <= 1.1,
+  );
   check("moderate load, roomcast p99 ms", h.moderate_p99_ms_roomcast, "<= 5", (v) => v <= 5);
   check("idle, roomcast heap KiB per connection", h.idle_heap_kib_per_conn_roomcast, "<= 14", (v) => v <= 14);
   return rows.length === 0 ? "" : table("Issue 6 targets", ["figure", "measured", "target", ""], rows);

@@ -126,5 +126,9 @@ export function headline(scenarios: BenchResults["scenarios"]): Record<string, n
 
 /** JSON without Infinity or NaN (they become null; `missing` says why a latency is absent). */
 export function toJson(value: unknown): string {
-  return JSON.stringify(value, (_key, item: unknown) => (typeof item === "number" && !Number.isFinite(item) ? null : item), 2);
+  return JSON.stringify(
+    value,
+    (_key, item: unknown) => (typeof item === "number" && !Number.isFinite(item) ? null : item),
+    2,
+  );
 }

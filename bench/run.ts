@@ -32,7 +32,8 @@ const QUICK_KEYS = [
 ] as const;
 
 const startedAt = now();
-const log = (line: string) => process.stderr.write(`[${((now() - startedAt) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+const log = (line: string) =>
+  process.stderr.write(`[${((now() - startedAt) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
 
 /** Scenario 3's rate: a share of the lower knee of roomcast and stock, or the configured rate. */
 function moderateRate(config: BenchConfig, scenarios: BenchResults["scenarios"]): { rate: number; rateFrom: string } {
@@ -51,7 +52,9 @@ async function main(): Promise<void> {
   const config = parseConfig(process.argv.slice(2));
   stopChildrenOnExit();
   const targets = targetsByName(config.targets);
-  log(`bench: ${config.quick ? "quick run" : "full run"}, scenarios ${config.scenarios.join(",")}, targets ${config.targets.join(", ")}`);
+  log(
+    `bench: ${config.quick ? "quick run" : "full run"}, scenarios ${config.scenarios.join(",")}, targets ${config.targets.join(", ")}`,
+  );
 
   const redis = await startRedis();
   const generator = await LoadGenerator.start(config.workers);
@@ -62,14 +65,22 @@ async function main(): Promise<void> {
     if (wants(1)) {
       const size = { ...config.hotRoom, nodes: nodesFor(context, config.hotRoom.nodes) };
       log(`scenario 1, hot room: ${size.nodes} nodes, ${size.clients} clients, ${size.rate} msgs/s`);
-      scenarios.hotRoom = await fixedRate(context, "hot room", hotRoom(size.nodes, size.clients, size.senders), size, { tapRedis: false });
+      scenarios.hotRoom = await fixedRate(context, "hot room", hotRoom(size.nodes, size.clients, size.senders), size, {
+        tapRedis: false,
+      });
     }
     if (wants(2)) {
       const size = { ...config.spread, nodes: nodesFor(context, config.spread.nodes) };
       log(`scenario 2, spread rooms: ${size.nodes} nodes, ${size.rooms} rooms of ${size.members}, ${size.rate} msgs/s`);
-      scenarios.spreadRooms = await fixedRate(context, "spread", manyRooms(size.nodes, size.rooms, size.members, "held"), size, {
-        tapRedis: true,
-      });
+      scenarios.spreadRooms = await fixedRate(
+        context,
+        "spread",
+        manyRooms(size.nodes, size.rooms, size.members, "held"),
+        size,
+        {
+          tapRedis: true,
+        },
+      );
     }
     if (wants(5)) {
       const knee = config.knee;
@@ -80,15 +91,27 @@ async function main(): Promise<void> {
     if (wants(3)) {
       const { rate, rateFrom } = moderateRate(config, scenarios);
       const size = { ...config.moderate, rate, nodes: nodesFor(context, config.moderate.nodes) };
-      log(`scenario 3, moderate load: ${size.nodes} nodes, ${size.rooms} rooms of ${size.members}, ${rate} msgs/s (${rateFrom})`);
-      const result = await fixedRate(context, "moderate", manyRooms(size.nodes, size.rooms, size.members, "spread"), size, {
-        tapRedis: false,
-      });
+      log(
+        `scenario 3, moderate load: ${size.nodes} nodes, ${size.rooms} rooms of ${size.members}, ${rate} msgs/s (${rateFrom})`,
+      );
+      const result = await fixedRate(
+        context,
+        "moderate",
+        manyRooms(size.nodes, size.rooms, size.members, "spread"),
+        size,
+        {
+          tapRedis: false,
+        },
+      );
       scenarios.moderateLatency = { ...result, rateFrom };
     }
     if (wants(4)) {
       log(`scenario 4, idle connections: ${config.idle.connections} on one node`);
-      scenarios.idleConnections = await idleScenario(context, idle(config.idle.connections, config.idle.roomSize), config.idle.roomSize);
+      scenarios.idleConnections = await idleScenario(
+        context,
+        idle(config.idle.connections, config.idle.roomSize),
+        config.idle.roomSize,
+      );
     }
   } finally {
     await generator.close();
@@ -96,7 +119,9 @@ async function main(): Promise<void> {
     await stopAll();
   }
 
-  const trials = Object.values(scenarios).flatMap((scenario) => scenario.trials as Array<{ disturbed: boolean; rejected: unknown[] }>);
+  const trials = Object.values(scenarios).flatMap(
+    (scenario) => scenario.trials as Array<{ disturbed: boolean; rejected: unknown[] }>,
+  );
   const results: BenchResults = {
     schema: 1,
     date: new Date().toISOString(),

@@ -126,9 +126,10 @@ export class Session {
     const { target, layout, generator, redis } = options;
     const nodes = target.usesRedis ? layout.nodes : 1;
     if (target.usesRedis && !redis) throw new Error(`${target.name} needs Redis`);
-    const taps = target.usesRedis && options.tapRedis && redis
-      ? await Promise.all(Array.from({ length: nodes }, () => RedisTap.open(redis.port)))
-      : [];
+    const taps =
+      target.usesRedis && options.tapRedis && redis
+        ? await Promise.all(Array.from({ length: nodes }, () => RedisTap.open(redis.port)))
+        : [];
     let running: RunningTarget | undefined;
     let group: number;
     try {
@@ -145,7 +146,11 @@ export class Session {
       const urls = running.nodes.map((node) => node.url);
       group = await generator.connect(
         target.protocol,
-        layout.clients.map((client) => ({ user: client.user, url: urls[client.node % urls.length]!, rooms: client.rooms })),
+        layout.clients.map((client) => ({
+          user: client.user,
+          url: urls[client.node % urls.length]!,
+          rooms: client.rooms,
+        })),
         { concurrency: 64, timeoutMs: 20_000 },
       );
     } catch (error) {
@@ -178,7 +183,8 @@ export class Session {
     // Everything the benchmark runs (servers of every target, Redis, load workers) and this process.
     for (const pid of [...livePids(), process.pid]) cpu.set(pid, processCpuSeconds(pid) ?? Number.NaN);
     const writes = new Map<number, number>();
-    for (const node of this.running.nodes) writes.set(node.process.pid, processWriteCalls(node.process.pid) ?? Number.NaN);
+    for (const node of this.running.nodes)
+      writes.set(node.process.pid, processWriteCalls(node.process.pid) ?? Number.NaN);
     return { at: now(), machine: machineCpu(), cpu, writes };
   }
 
@@ -190,7 +196,11 @@ export class Session {
       if (start !== undefined && Number.isFinite(start) && Number.isFinite(after)) ours += after - start;
     }
     const busy = to.machine.busy - from.machine.busy;
-    return { busy: busy / seconds, foreign: Math.max(0, busy - ours) / seconds, steal: (to.machine.steal - from.machine.steal) / seconds };
+    return {
+      busy: busy / seconds,
+      foreign: Math.max(0, busy - ours) / seconds,
+      steal: (to.machine.steal - from.machine.steal) / seconds,
+    };
   }
 
   /** Measures one load shape: warm-up, measured window, drain (still sending). */
@@ -226,7 +236,8 @@ export class Session {
     const servers = this.running.nodes.map((node) => used(node.process.pid));
     const serverCpu = servers.reduce((sum, value) => sum + value, 0);
     const serverWrites = this.running.nodes.reduce(
-      (sum, node) => sum + (last.writes.get(node.process.pid) ?? Number.NaN) - (first.writes.get(node.process.pid) ?? Number.NaN),
+      (sum, node) =>
+        sum + (last.writes.get(node.process.pid) ?? Number.NaN) - (first.writes.get(node.process.pid) ?? Number.NaN),
       0,
     );
     const redisCpu = this.redis && this.target.usesRedis ? used(this.redis.pid) : undefined;
@@ -265,7 +276,10 @@ export class Session {
       strays: result.strays,
       before,
       during,
-      disturbed: before.foreign > FOREIGN_CORES_LIMIT || during.foreign > FOREIGN_CORES_LIMIT || during.steal > FOREIGN_CORES_LIMIT,
+      disturbed:
+        before.foreign > FOREIGN_CORES_LIMIT ||
+        during.foreign > FOREIGN_CORES_LIMIT ||
+        during.steal > FOREIGN_CORES_LIMIT,
     };
     if (this.taps.length > 0) {
       const deltas = pushesAfter.map((after, index) => pushDelta(after, pushesBefore[index]!));

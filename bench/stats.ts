@@ -1,6 +1,8 @@
 /** The median of the finite-or-infinite numbers given; undefined when there are none. */
 export function median(values: ReadonlyArray<number | undefined>): number | undefined {
-  const sorted = values.filter((value): value is number => value !== undefined && !Number.isNaN(value)).sort((a, b) => a - b);
+  const sorted = values
+    .filter((value): value is number => value !== undefined && !Number.isNaN(value))
+    .sort((a, b) => a - b);
   if (sorted.length === 0) return undefined;
   const middle = Math.floor(sorted.length / 2);
   if (sorted.length % 2 === 1) return sorted[middle];

@@ -5,7 +5,9 @@ import { ROOT } from "./paths.js";
 
 function packageVersion(name: string): string {
   try {
-    const manifest = JSON.parse(readFileSync(join(ROOT, "node_modules", name, "package.json"), "utf8")) as { version?: string };
+    const manifest = JSON.parse(readFileSync(join(ROOT, "node_modules", name, "package.json"), "utf8")) as {
+      version?: string;
+    };
     return manifest.version ?? "unknown";
   } catch {
     return "missing";

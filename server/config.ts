@@ -48,9 +48,7 @@ export interface Config {
 
 /** The key that verifies tokens; only one may be configured. */
 export type TokenKey =
-  | { kind: "secret"; secret: string }
-  | { kind: "public-key"; pem: string }
-  | { kind: "jwks"; url: string };
+  { kind: "secret"; secret: string } | { kind: "public-key"; pem: string } | { kind: "jwks"; url: string };
 
 export interface AuthConfig {
   /**

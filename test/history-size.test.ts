@@ -6,7 +6,7 @@
  */
 import { createClient } from "redis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { ChatMessage, DirectMessage } from "../protocol/index.js";
+import type { ChatMessage, ResultOf } from "../protocol/index.js";
 import { client, closeAllClients, connected, DEADLINE_MS, ok, record, type TestSocket } from "./support/clients.js";
 import { startNode } from "./support/deployment.js";
 import { RedisServer, uniquePrefix } from "./support/redis-server.js";
@@ -17,24 +17,18 @@ const HISTORY_SIZE = 40;
 const STREAM_CEILING = 2 * HISTORY_SIZE + 100;
 
 /** What a send's ack carries that these tests read. */
-interface Sent<T> {
-  message: T;
-  online?: boolean;
-}
-
 /** Sends `count` requests from `socket`, `batch` in flight at a time; resolves with their acks in order. */
-async function sendMany<T>(
+async function sendMany<E extends "room:send" | "dm:send">(
   socket: TestSocket,
-  event: "room:send" | "dm:send",
+  event: E,
   count: number,
   payload: (index: number) => Record<string, unknown>,
   batch = 100,
-): Promise<Sent<T>[]> {
-  const acks: Sent<T>[] = [];
+): Promise<ResultOf<E>[]> {
+  const acks: ResultOf<E>[] = [];
   for (let start = 0; start < count; start += batch) {
     const indexes = Array.from({ length: Math.min(batch, count - start) }, (_, offset) => start + offset);
-    const answers = await Promise.all(indexes.map((index) => ok(socket, event, payload(index))));
-    acks.push(...(answers as Sent<T>[]));
+    acks.push(...(await Promise.all(indexes.map((index) => ok(socket, event, payload(index))))));
   }
   return acks;
 }
@@ -80,8 +74,8 @@ describe(`HISTORY_SIZE=${HISTORY_SIZE} bounds storage`, () => {
     await ok(bob, "room:join", { room });
 
     const acks = await Promise.all([
-      sendMany<ChatMessage>(alice, "room:send", 500, (index) => ({ room, text: `alice ${index}` })),
-      sendMany<ChatMessage>(bob, "room:send", 500, (index) => ({ room, text: `bob ${index}` })),
+      sendMany(alice, "room:send", 500, (index) => ({ room, text: `alice ${index}` })),
+      sendMany(bob, "room:send", 500, (index) => ({ room, text: `bob ${index}` })),
     ]);
     const sent = acks
       .flat()
@@ -115,7 +109,7 @@ describe(`HISTORY_SIZE=${HISTORY_SIZE} bounds storage`, () => {
     const dana = await connected(nodes[0]!.url, "dana");
     const eve = await connected(nodes[1]!.url, "eve");
     const received = record(eve, "dm:message");
-    const acks = await sendMany<DirectMessage>(dana, "dm:send", 300, (index) => ({ to: "eve", text: `psst ${index}` }));
+    const acks = await sendMany(dana, "dm:send", 300, (index) => ({ to: "eve", text: `psst ${index}` }));
     expect(acks.every((ack) => ack.online === true)).toBe(true);
     await expect.poll(() => received.length, { timeout: DEADLINE_MS }).toBe(300);
     const pairLength = await streamLength("dm:dana\neve");
@@ -129,7 +123,7 @@ describe(`HISTORY_SIZE=${HISTORY_SIZE} bounds storage`, () => {
     await expect.poll(() => admin.hLen(`${prefix}:{u:zoe}:nodes`), { timeout: DEADLINE_MS }).toBe(0);
 
     // Her DMs wait, and only the newest HISTORY_SIZE of them.
-    const heldAcks = await sendMany<DirectMessage>(dana, "dm:send", 120, (index) => ({
+    const heldAcks = await sendMany(dana, "dm:send", 120, (index) => ({
       to: "zoe",
       text: `later ${index}`,
     }));

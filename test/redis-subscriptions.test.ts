@@ -17,7 +17,9 @@ describe("room subscriptions on a node", () => {
 
   beforeAll(async () => {
     redis = await RedisServer.start();
-    app = await buildApp(loadConfig({ ...TEST_ENV, REDIS_URL: redis.url, REDIS_PREFIX: uniquePrefix(), NODE_ID: "n1" }));
+    app = await buildApp(
+      loadConfig({ ...TEST_ENV, REDIS_URL: redis.url, REDIS_PREFIX: uniquePrefix(), NODE_ID: "n1" }),
+    );
     await app.listen({ port: 0, host: "127.0.0.1" });
     url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   });

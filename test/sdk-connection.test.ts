@@ -4,16 +4,24 @@
  * What the real server does is covered by sdk-client.test.ts.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { formatMessageId, type Ack, type ChatMessage, type ErrorBody } from "../protocol/index.js";
+import {
+  formatMessageId,
+  type Ack,
+  type AckOf,
+  type ChatMessage,
+  type ErrorBody,
+  type JoinRequest,
+  type SendRequest,
+} from "../protocol/index.js";
 import { ChatClient, type ChatClientOptions, type ConnectionState } from "../client/sdk/chat-client.js";
 import { ChatError } from "../client/sdk/errors.js";
 import type { ChatSocket, SocketIoOptions } from "../client/sdk/transport.js";
 
-type Listener = (...args: any[]) => void;
+type Listener = (...args: unknown[]) => void;
 interface Emitted {
   event: string;
-  payload: any;
-  ack: (answer: Ack<any>) => void;
+  payload: unknown;
+  ack: (answer: Ack) => void;
 }
 
 /** Stands in for a socket.io-client socket: the test plays the server. */
@@ -22,7 +30,7 @@ class FakeSocket {
   readonly emitted: Emitted[] = [];
   readonly #listeners = new Map<string, Set<Listener>>();
   /** Answers a client event; return undefined to leave it unanswered. */
-  answer: (event: string, payload: any) => Ack<any> | undefined = () => undefined;
+  answer: (event: string, payload: unknown) => Ack | undefined = () => undefined;
 
   constructor(
     readonly url: string,
@@ -38,7 +46,7 @@ class FakeSocket {
     this.#listeners.get(event)?.delete(listener);
     return this;
   }
-  emit(event: string, payload: any, ack: (answer: Ack<any>) => void) {
+  emit(event: string, payload: unknown, ack: (answer: Ack) => void) {
     this.emitted.push({ event, payload, ack });
     const answer = this.answer(event, payload);
     if (answer) void Promise.resolve().then(() => ack(answer));
@@ -115,9 +123,11 @@ function setup(options: Partial<ChatClientOptions> = {}) {
 
 /** Answers joins with `history` (everything after `since`), and sends with a stored message. */
 function serve(socket: FakeSocket, log: ChatMessage[], recovered = true) {
-  socket.answer = (event, payload) => {
+  socket.answer = (event, raw) => {
     if (event === "room:join") {
-      const history = payload.since === undefined ? log.slice(-50) : log.filter((m) => m.id > payload.since);
+      const payload = raw as JoinRequest;
+      const since = payload.since;
+      const history = since === undefined ? log.slice(-50) : log.filter((m) => m.id > since);
       return {
         ok: true,
         room: payload.room,
@@ -127,7 +137,7 @@ function serve(socket: FakeSocket, log: ChatMessage[], recovered = true) {
       };
     }
     if (event === "room:send")
-      return { ok: true, message: { ...message(log.length), from: "alice", text: payload.text } };
+      return { ok: true, message: { ...message(log.length), from: "alice", text: (raw as SendRequest).text } };
     return undefined;
   };
 }
@@ -362,7 +372,14 @@ describe("ChatClient connection (fake transport)", () => {
     const sending = client.send("lobby", "x");
     await flush();
     expect(last().emitted.map((emitted) => emitted.event)).toEqual(["room:join"]);
-    last().emitted[0]!.ack({ ok: true, room: "lobby", members: ["alice"], history: [], recovered: true });
+    const joinAnswer: AckOf<"room:join"> = {
+      ok: true,
+      room: "lobby",
+      members: ["alice"],
+      history: [],
+      recovered: true,
+    };
+    last().emitted[0]!.ack(joinAnswer);
     await flush();
     expect(last().emitted.map((emitted) => emitted.event)).toEqual(["room:join", "room:send"]);
     await sending;

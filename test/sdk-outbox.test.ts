@@ -53,13 +53,16 @@ describe("Outbox", () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     const sent: string[] = [];
-    const { outbox } = harness({}, {
-      transmit: async (entry) => {
-        sent.push(entry.text);
-        if (entry.text === "one") await gate;
-        return stored(entry.text);
+    const { outbox } = harness(
+      {},
+      {
+        transmit: async (entry) => {
+          sent.push(entry.text);
+          if (entry.text === "one") await gate;
+          return stored(entry.text);
+        },
       },
-    });
+    );
     const one = outbox.add({ kind: "room", room: "lobby", text: "one" });
     const two = outbox.add({ kind: "room", room: "lobby", text: "two" });
     await vi.advanceTimersByTimeAsync(0);

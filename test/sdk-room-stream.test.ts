@@ -100,8 +100,15 @@ describe("RoomStream", () => {
     expect(stream.receive(reborn[0]!)).toEqual([]);
     expect(stream.load({ history: reborn, recovered: false }, at(2).id)).toEqual({ messages: reborn, reset: false });
     // From then on a real reset is reported again.
-    const later = { ...at(0), id: formatMessageId(1_900_000_000_000, 0), prev: formatMessageId(1_900_000_000_000 - 1, 0) };
-    expect(stream.load({ history: [later], recovered: false }, reborn[1]!.id)).toEqual({ messages: [later], reset: true });
+    const later = {
+      ...at(0),
+      id: formatMessageId(1_900_000_000_000, 0),
+      prev: formatMessageId(1_900_000_000_000 - 1, 0),
+    };
+    expect(stream.load({ history: [later], recovered: false }, reborn[1]!.id)).toEqual({
+      messages: [later],
+      reset: true,
+    });
   });
 
   it("trusts a backlog that starts right after the requested id, whatever the server says", () => {
@@ -136,13 +143,17 @@ describe("RoomStream", () => {
   it("delivers a shuffled, duplicated stream with lost messages exactly once and in order", () => {
     // A seeded generator, so a failure can be replayed.
     let seed = 42;
-    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
     for (let round = 0; round < 50; round++) {
       const all = log(60);
       const stream = new RoomStream();
-      const delivered: ChatMessage[] = [...stream.load({ history: all.slice(0, 5), recovered: true }, undefined).messages];
+      const delivered: ChatMessage[] = [
+        ...stream.load({ history: all.slice(0, 5), recovered: true }, undefined).messages,
+      ];
       // Live traffic: every later message once or twice, some lost, in a locally shuffled order.
-      const live = all.slice(5).flatMap((message) => (random() < 0.1 ? [] : random() < 0.2 ? [message, message] : [message]));
+      const live = all
+        .slice(5)
+        .flatMap((message) => (random() < 0.1 ? [] : random() < 0.2 ? [message, message] : [message]));
       for (let i = live.length - 1; i > 0; i--) {
         if (random() < 0.3) {
           const j = Math.max(0, i - 1 - Math.floor(random() * 3));
@@ -159,7 +170,9 @@ describe("RoomStream", () => {
         }
       }
       const requested = stream.last!;
-      delivered.push(...stream.load({ history: all.filter((entry) => entry.id > requested), recovered: true }, requested).messages);
+      delivered.push(
+        ...stream.load({ history: all.filter((entry) => entry.id > requested), recovered: true }, requested).messages,
+      );
       expect(texts(delivered)).toEqual(texts(all));
     }
   });

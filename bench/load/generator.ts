@@ -81,7 +81,11 @@ export class LoadGenerator {
    * Opens a group of clients (round-robin over the workers) and joins their rooms; resolves with the
    * group's id, for `run` and `disconnect`.
    */
-  async connect(protocol: ClientProtocol, clients: ClientPlan[], options: { concurrency: number; timeoutMs: number }): Promise<number> {
+  async connect(
+    protocol: ClientProtocol,
+    clients: ClientPlan[],
+    options: { concurrency: number; timeoutMs: number },
+  ): Promise<number> {
     const group = this.nextGroup++;
     const shares: ClientPlan[][] = this.workers.map(() => []);
     const placement: Placement = clients.map((client, index) => {
@@ -93,7 +97,14 @@ export class LoadGenerator {
     const budget = 60_000 + clients.length * 20;
     try {
       await this.askAll(
-        shares.map((share) => ({ type: "connect", group, protocol, clients: share, concurrency: perWorker, timeoutMs: options.timeoutMs })),
+        shares.map((share) => ({
+          type: "connect",
+          group,
+          protocol,
+          clients: share,
+          concurrency: perWorker,
+          timeoutMs: options.timeoutMs,
+        })),
         budget,
       );
     } catch (error) {
@@ -156,7 +167,10 @@ export class LoadGenerator {
 
   async disconnect(group: number): Promise<void> {
     this.placements.delete(group);
-    await this.askAll(this.workers.map(() => ({ type: "disconnect", group })), 30_000);
+    await this.askAll(
+      this.workers.map(() => ({ type: "disconnect", group })),
+      30_000,
+    );
   }
 
   async close(): Promise<void> {

@@ -64,7 +64,14 @@ export interface RunResult {
  * its own target; a run drives one group while the others stay idle.
  */
 export type Request =
-  | { type: "connect"; group: number; protocol: ClientProtocol; clients: ClientPlan[]; concurrency: number; timeoutMs: number }
+  | {
+      type: "connect";
+      group: number;
+      protocol: ClientProtocol;
+      clients: ClientPlan[];
+      concurrency: number;
+      timeoutMs: number;
+    }
   | { type: "run"; group: number; plan: RunPlan }
   | { type: "disconnect"; group: number };
 
@@ -77,4 +84,3 @@ export type Reply =
 /** Requests and replies carry an id, so that concurrent requests to one worker get their own replies. */
 export type ToWorker = Request & { id: number };
 export type FromWorker = Reply & { id: number };
-

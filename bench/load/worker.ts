@@ -114,7 +114,8 @@ async function run(group: number, clients: LoadClient[], plan: RunPlan): Promise
         }
         k++;
       }
-      if (k < total) setTimeout(tick, Math.max(0, plan.startAt + Math.floor(k / plan.burst) * plan.burst * interval - now()));
+      if (k < total)
+        setTimeout(tick, Math.max(0, plan.startAt + Math.floor(k / plan.burst) * plan.burst * interval - now()));
       else resolve();
     };
     setTimeout(tick, Math.max(0, plan.startAt - now()));
@@ -134,7 +135,13 @@ async function handle(message: Request): Promise<Reply> {
     case "connect": {
       const started = now();
       for (const client of groups.get(message.group) ?? []) client.close();
-      const clients = await connectAll(message.group, message.protocol, message.clients, message.concurrency, message.timeoutMs);
+      const clients = await connectAll(
+        message.group,
+        message.protocol,
+        message.clients,
+        message.concurrency,
+        message.timeoutMs,
+      );
       groups.set(message.group, clients);
       return { type: "connected", clients: clients.length, ms: now() - started };
     }
@@ -153,7 +160,8 @@ async function handle(message: Request): Promise<Reply> {
 process.on("message", (message: ToWorker) => {
   handle(message).then(
     (answer) => reply({ ...answer, id: message.id }),
-    (error: unknown) => reply({ type: "failed", error: error instanceof Error ? error.message : String(error), id: message.id }),
+    (error: unknown) =>
+      reply({ type: "failed", error: error instanceof Error ? error.message : String(error), id: message.id }),
   );
 });
 // The orchestrator is gone: nothing else would stop this process.

@@ -55,7 +55,8 @@ wss.on("connection", (ws, req) => {
     }
     if (op === "send" && isText(text)) {
       const members = rooms.get(room);
-      if (!members || !joined.has(room)) return answer({ ack, ok: false, error: { code: "not_joined", message: room } });
+      if (!members || !joined.has(room))
+        return answer({ ack, ok: false, error: { code: "not_joined", message: room } });
       const ts = Date.now();
       seq = ts === lastMs ? seq + 1 : 0;
       lastMs = ts;

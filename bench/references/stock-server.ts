@@ -51,13 +51,21 @@ io.on("connection", (socket) => {
   socket.on("room:send", (request: { room?: unknown; text?: unknown }, ack: unknown) => {
     const reply = asReply(ack);
     const { room, text } = request ?? {};
-    if (!isText(room) || !isText(text)) return reply({ ok: false, error: { code: "bad_request", message: "room, text" } });
+    if (!isText(room) || !isText(text))
+      return reply({ ok: false, error: { code: "bad_request", message: "room, text" } });
     if (!socket.rooms.has(room)) return reply({ ok: false, error: { code: "not_joined", message: room } });
     const ts = Date.now();
     seq = ts === lastMs ? seq + 1 : 0;
     lastMs = ts;
     const id = formatMessageId(ts, seq);
-    const message: ChatMessage = { id, room, from: socket.data.user as string, text, ts, prev: lastIdOfRoom.get(room) ?? "" };
+    const message: ChatMessage = {
+      id,
+      room,
+      from: socket.data.user as string,
+      text,
+      ts,
+      prev: lastIdOfRoom.get(room) ?? "",
+    };
     lastIdOfRoom.set(room, id);
     io.to(room).emit("room:message", message);
     reply({ ok: true, message });

@@ -59,7 +59,14 @@ export async function fixedRate(
     // Opened side by side (the machine is idle meanwhile); a failure still closes the others.
     const opened = await Promise.allSettled(
       context.targets.map((target) =>
-        Session.open({ target, layout, generator: context.generator, redis: context.redis, tapRedis: options.tapRedis, nodeFlags: serverFlags(context) }),
+        Session.open({
+          target,
+          layout,
+          generator: context.generator,
+          redis: context.redis,
+          tapRedis: options.tapRedis,
+          nodeFlags: serverFlags(context),
+        }),
       ),
     );
     opened.forEach((outcome, index) => {

@@ -75,7 +75,14 @@ export async function kneeScenario(context: BenchContext, layout: Layout): Promi
   };
   const trials = await interleave(context, "knee", async (target) => {
     await context.redis.flush();
-    const session = await Session.open({ target, layout, generator: context.generator, redis: context.redis, tapRedis: false, nodeFlags: serverFlags(context) });
+    const session = await Session.open({
+      target,
+      layout,
+      generator: context.generator,
+      redis: context.redis,
+      tapRedis: false,
+      nodeFlags: serverFlags(context),
+    });
     const steps: KneeStep[] = [];
     let knee: KneeStep | undefined;
     try {
@@ -126,5 +133,10 @@ export async function kneeScenario(context: BenchContext, layout: Layout): Promi
       kneeLoadCores: median(results.map((r) => r.kneeLoadCores)),
     };
   }
-  return { layout: { nodes: layout.nodes, clients: layout.clients.length, senders: layout.senders.length }, scan, trials, summary };
+  return {
+    layout: { nodes: layout.nodes, clients: layout.clients.length, senders: layout.senders.length },
+    scan,
+    trials,
+    summary,
+  };
 }

@@ -52,7 +52,9 @@ export function roomcast(variant: VariantOptions = {}): Target {
     async start(options: TargetStartOptions) {
       if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first`);
       if (!variant.embedded && !roomcastClusterBuilt()) {
-        throw new Error("roomcast's cluster mode is not built (dist/server/stores/redis.js is missing); bench roomcast-embedded instead");
+        throw new Error(
+          "roomcast's cluster mode is not built (dist/server/stores/redis.js is missing); bench roomcast-embedded instead",
+        );
       }
       const nodes = await Promise.all(
         Array.from({ length: options.nodes }, (_, index) =>

@@ -49,18 +49,25 @@ const PROBE = benchPath("targets/probe.mjs");
 export async function startServerNode(options: ServerNodeOptions): Promise<ServerNode> {
   const port = await freePort(HOST);
   const preloads = [PROBE, ...(options.preloads ?? [])].flatMap((module) => ["--import", module]);
-  const spawned = launch(options.name, process.execPath, ["--expose-gc", ...(options.nodeFlags ?? []), ...preloads, ...options.args], {
-    cwd: options.cwd,
-    ipc: true,
-    env: { ...process.env, ...options.env, PORT: String(port), HOST },
-  });
+  const spawned = launch(
+    options.name,
+    process.execPath,
+    ["--expose-gc", ...(options.nodeFlags ?? []), ...preloads, ...options.args],
+    {
+      cwd: options.cwd,
+      ipc: true,
+      env: { ...process.env, ...options.env, PORT: String(port), HOST },
+    },
+  );
   const url = `http://${HOST}:${port}`;
   try {
     await waitForPort(port, 60_000, spawned.alive);
     await options.ready?.(url);
   } catch (error) {
     await spawned.stop();
-    throw new Error(`${options.name} did not start: ${(error as Error).message}\n${spawned.tail()}`);
+    throw new Error(`${options.name} did not start: ${(error as Error).message}\n${spawned.tail()}`, {
+      cause: error,
+    });
   }
   return { name: options.name, url, port, process: spawned, memory: () => askMemory(spawned) };
 }

@@ -389,16 +389,39 @@ export class ChatApp {
 
   private listen(client: PageClient): void {
     // Events of a client that was signed out (or failed to sign in) are ignored.
-    const mine = <T>(handler: (payload: T) => void) => (payload: T) => {
-      if (this.client === client) handler(payload);
-    };
-    client.on("state", mine((state) => this.onState(state)));
-    client.on("message", mine((message) => this.onMessage(message)));
-    client.on("dm", mine((message) => this.onDirect(message)));
-    client.on("presence", mine((presence) => this.onPresence(presence)));
-    client.on("typing", mine(({ room, user, typing }) => this.rooms.get(room)?.typing.update(user, typing)));
-    client.on("notice", mine((notice) => this.onNotice(notice)));
-    client.on("reset", mine(({ room }) => this.onReset(room)));
+    const mine =
+      <T>(handler: (payload: T) => void) =>
+      (payload: T) => {
+        if (this.client === client) handler(payload);
+      };
+    client.on(
+      "state",
+      mine((state) => this.onState(state)),
+    );
+    client.on(
+      "message",
+      mine((message) => this.onMessage(message)),
+    );
+    client.on(
+      "dm",
+      mine((message) => this.onDirect(message)),
+    );
+    client.on(
+      "presence",
+      mine((presence) => this.onPresence(presence)),
+    );
+    client.on(
+      "typing",
+      mine(({ room, user, typing }) => this.rooms.get(room)?.typing.update(user, typing)),
+    );
+    client.on(
+      "notice",
+      mine((notice) => this.onNotice(notice)),
+    );
+    client.on(
+      "reset",
+      mine(({ room }) => this.onReset(room)),
+    );
     client.on(
       "error",
       mine((error) => {
@@ -772,16 +795,18 @@ export class ChatApp {
   private render(): void {
     const current = this.current;
     const names = new Set([...this.directory.keys(), ...this.rooms.keys()]);
-    const rooms = [...names].sort((a, b) => a.localeCompare(b)).map((name) => {
-      const room = this.rooms.get(name);
-      return {
-        name,
-        members: Math.max(room ? this.membersOf(room).length : 0, this.directory.get(name) ?? 0),
-        joined: room !== undefined,
-        unread: room?.unread ?? 0,
-        current: room !== undefined && room === current,
-      };
-    });
+    const rooms = [...names]
+      .sort((a, b) => a.localeCompare(b))
+      .map((name) => {
+        const room = this.rooms.get(name);
+        return {
+          name,
+          members: Math.max(room ? this.membersOf(room).length : 0, this.directory.get(name) ?? 0),
+          joined: room !== undefined,
+          unread: room?.unread ?? 0,
+          current: room !== undefined && room === current,
+        };
+      });
     this.roomItems.render(rooms);
     this.el.roomsEmpty.hidden = rooms.length > 0;
     const directs = [...this.directs.values()].map((conversation) => ({

@@ -104,19 +104,23 @@ export class Timeline {
   add(messages: readonly TimelineMessage[], change: Change = "incoming"): TimelineMessage[] {
     const added: TimelineMessage[] = [];
     let own = false;
-    this.change(change, () => {
-      for (const message of messages) {
-        if (this.messageIds.has(message.id)) continue;
-        this.messageIds.add(message.id);
-        if (message.from === this.options.me) {
-          own = true;
-          this.removePendingLike(message.text);
+    this.change(
+      change,
+      () => {
+        for (const message of messages) {
+          if (this.messageIds.has(message.id)) continue;
+          this.messageIds.add(message.id);
+          if (message.from === this.options.me) {
+            own = true;
+            this.removePendingLike(message.text);
+          }
+          const element = this.messageElement(message);
+          this.insert({ kind: "message", key: message.id, ts: message.ts, from: message.from, element });
+          added.push(message);
         }
-        const element = this.messageElement(message);
-        this.insert({ kind: "message", key: message.id, ts: message.ts, from: message.from, element });
-        added.push(message);
-      }
-    }, () => (own && change === "incoming" ? "own" : change));
+      },
+      () => (own && change === "incoming" ? "own" : change),
+    );
     return added;
   }
 

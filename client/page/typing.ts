@@ -17,7 +17,11 @@ export class TypingTracker {
     const wasTyping = this.expiries.has(user);
     clearTimeout(this.expiries.get(user));
     this.expiries.delete(user);
-    if (typing) this.expiries.set(user, setTimeout(() => this.update(user, false), TYPING_TTL_MS));
+    if (typing)
+      this.expiries.set(
+        user,
+        setTimeout(() => this.update(user, false), TYPING_TTL_MS),
+      );
     if (wasTyping !== typing) this.onChange();
   }
 

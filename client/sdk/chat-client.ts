@@ -292,10 +292,17 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     this.#gapWaitMs = options.gapWaitMs ?? 200;
     this.#outbox = new Outbox<ChatSocket>({
       ready: (entry) =>
-        entry.kind === "room" ? this.#whenRoomReady(entry.room, this.#closing.signal) : this.#whenConnected(this.#closing.signal),
+        entry.kind === "room"
+          ? this.#whenRoomReady(entry.room, this.#closing.signal)
+          : this.#whenConnected(this.#closing.signal),
       transmit: (entry, socket) =>
         entry.kind === "room"
-          ? call(socket, "room:send", { room: entry.room, text: entry.text, clientId: entry.clientId }, this.#ackTimeoutMs)
+          ? call(
+              socket,
+              "room:send",
+              { room: entry.room, text: entry.text, clientId: entry.clientId },
+              this.#ackTimeoutMs,
+            )
           : call(socket, "dm:send", { to: entry.to, text: entry.text, clientId: entry.clientId }, this.#ackTimeoutMs),
       backoff: this.#backoff,
       signal: this.#closing.signal,
@@ -703,7 +710,8 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   /** Joins (with `since` once it has seen the room) until the room is joined and gapless. */
   async #syncLoop(room: Room): Promise<void> {
     const needsJoin = () =>
-      this.#isCurrent(room) && (room.joinedOn === undefined || room.joinedOn !== this.#socket || room.more || room.stream.waiting);
+      this.#isCurrent(room) &&
+      (room.joinedOn === undefined || room.joinedOn !== this.#socket || room.more || room.stream.waiting);
     try {
       while (needsJoin()) {
         let requested: string | undefined;
@@ -716,7 +724,12 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
             requested = room.stream.last;
             waitingFor = room.stream.earliestWaiting;
             const since = room.stream.since;
-            return call(current, "room:join", since === undefined ? { room: room.name } : { room: room.name, since }, this.#ackTimeoutMs);
+            return call(
+              current,
+              "room:join",
+              since === undefined ? { room: room.name } : { room: room.name, since },
+              this.#ackTimeoutMs,
+            );
           },
           backoff: this.#backoff,
           signal: room.abort.signal,
@@ -732,7 +745,12 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
         this.#emitMessages(messages);
         room.joined.resolve({ room: room.name, ...result });
         const stillWaiting = room.stream.earliestWaiting;
-        if (!room.more && waitingFor !== undefined && stillWaiting !== undefined && compareMessageIds(stillWaiting, waitingFor) <= 0) {
+        if (
+          !room.more &&
+          waitingFor !== undefined &&
+          stillWaiting !== undefined &&
+          compareMessageIds(stillWaiting, waitingFor) <= 0
+        ) {
           // The log, read after that message arrived, does not hold what comes before it.
           this.emit("reset", { room: room.name });
           this.#emitMessages(room.stream.skipGap());
@@ -790,4 +808,3 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     if (this.#dms.add(`${a}\n${b}\n${message.id}`)) this.emit("dm", message);
   }
 }
-

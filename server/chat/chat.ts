@@ -229,7 +229,9 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void> } {
     }
 
     if (identity.proven) {
-      deliverHeld(socket, user).catch((error: unknown) => log.warn({ err: error, socket: socket.id }, "could not read held DMs"));
+      deliverHeld(socket, user).catch((error: unknown) =>
+        log.warn({ err: error, socket: socket.id }, "could not read held DMs"),
+      );
     }
 
     handle("room:join", validate.join, ({ room, since }) =>

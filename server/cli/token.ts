@@ -25,7 +25,10 @@ async function main(): Promise<void> {
   if (!sub.ok) throw new Error(`--sub: ${sub.reason}`);
   const { auth } = loadConfig(process.env);
   if (auth.tokenKey?.kind !== "secret") throw new Error("set AUTH_JWT_SECRET: this tool signs with the shared secret");
-  const rooms = values.rooms?.split(",").map((room) => room.trim()).filter((room) => room !== "");
+  const rooms = values.rooms
+    ?.split(",")
+    .map((room) => room.trim())
+    .filter((room) => room !== "");
   let jwt = new SignJWT(rooms ? { rooms } : {})
     .setProtectedHeader({ alg: "HS256" })
     .setSubject(sub.name)

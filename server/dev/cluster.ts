@@ -23,7 +23,8 @@ const { values } = parseArgs({
 const nodes = Number(values.nodes);
 const basePort = Number(values.port);
 if (!Number.isInteger(nodes) || nodes < 1 || nodes > 16) throw new Error("--nodes must be 1 to 16");
-if (!Number.isInteger(basePort) || basePort < 1 || basePort + nodes > 65535) throw new Error("--port must be a port number");
+if (!Number.isInteger(basePort) || basePort < 1 || basePort + nodes > 65535)
+  throw new Error("--port must be a port number");
 if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first`);
 
 const children: ChildProcess[] = [];
@@ -58,7 +59,10 @@ function watch(child: ChildProcess, name: string): void {
 async function ready(url: string): Promise<void> {
   const deadline = Date.now() + READY_DEADLINE_MS;
   while (Date.now() < deadline && !stopping) {
-    const answered = await fetch(`${url}/readyz`).then((response) => response.ok, () => false);
+    const answered = await fetch(`${url}/readyz`).then(
+      (response) => response.ok,
+      () => false,
+    );
     if (answered) return;
     await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS));
   }
@@ -83,7 +87,13 @@ for (let index = 0; index < nodes; index += 1) {
   const port = basePort + index;
   const name = `node-${index + 1}`;
   const child = spawn(process.execPath, [MAIN], {
-    env: { ...process.env, REDIS_URL: redisUrl, PORT: String(port), NODE_ID: name, LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" },
+    env: {
+      ...process.env,
+      REDIS_URL: redisUrl,
+      PORT: String(port),
+      NODE_ID: name,
+      LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+    },
     stdio: "inherit",
   });
   children.push(child);

@@ -59,11 +59,16 @@ export class RedisServer {
   /** Starts the server again on the same port (after `kill`), keeping its data directory. */
   async restart(): Promise<void> {
     const child = this.spawner("redis-server", [
-      "--port", String(this.port),
-      "--bind", "127.0.0.1",
-      "--save", "",
-      "--appendonly", "no",
-      "--dir", this.dir,
+      "--port",
+      String(this.port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--dir",
+      this.dir,
       ...this.args,
     ]);
     this.child = child;

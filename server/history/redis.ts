@@ -1,7 +1,13 @@
 import { formatMessageId, parseMessageId } from "../../protocol/index.js";
 import type { RedisConnection } from "../redis/connection.js";
 import type { RedisKeys } from "../redis/keys.js";
-import { IDEMPOTENCY_TTL_MS, type AfterResult, type AppendResult, type History, type StoredMessage } from "./history.js";
+import {
+  IDEMPOTENCY_TTL_MS,
+  type AfterResult,
+  type AppendResult,
+  type History,
+  type StoredMessage,
+} from "./history.js";
 import { AFTER, APPEND } from "./redis-scripts.js";
 
 /** A stream entry as RESP2 returns it: [id, [field, value, ...]]. */
@@ -25,7 +31,13 @@ function fromEntry([streamId, fields]: Entry): StoredMessage {
   const value: Record<string, string> = {};
   for (let i = 0; i < fields.length; i += 2) value[fields[i]!] = fields[i + 1]!;
   const id = toMessageId(streamId);
-  return { id, from: value.from ?? "", text: value.text ?? "", ts: Number(streamId.split("-")[0]), prev: toMessageId(value.prev ?? "") };
+  return {
+    id,
+    from: value.from ?? "",
+    text: value.text ?? "",
+    ts: Number(streamId.split("-")[0]),
+    prev: toMessageId(value.prev ?? ""),
+  };
 }
 
 /**
@@ -43,11 +55,12 @@ export class RedisHistory implements History {
   async append(log: string, entry: { from: string; text: string; clientId?: string }): Promise<AppendResult> {
     const keys = [this.keys.log(log), this.keys.logStart(log)];
     if (entry.clientId !== undefined) keys.push(this.keys.logSeen(log, entry.from, entry.clientId));
-    const [fresh, streamId, prev, firstText] = await this.redis.run<[number, string, string, string?]>(
-      APPEND,
-      keys,
-      [entry.from, entry.text, String(this.maxPerLog), String(IDEMPOTENCY_TTL_MS)],
-    );
+    const [fresh, streamId, prev, firstText] = await this.redis.run<[number, string, string, string?]>(APPEND, keys, [
+      entry.from,
+      entry.text,
+      String(this.maxPerLog),
+      String(IDEMPOTENCY_TTL_MS),
+    ]);
     const message: StoredMessage = {
       id: toMessageId(streamId),
       from: entry.from,
@@ -76,7 +89,12 @@ export class RedisHistory implements History {
   async before(log: string, id: string, limit: number): Promise<StoredMessage[]> {
     const key = this.keys.log(log);
     const entries = await this.redis.command<Entry[]>(key, [
-      "XREVRANGE", key, `(${toStreamId(id)}`, "-", "COUNT", String(limit),
+      "XREVRANGE",
+      key,
+      `(${toStreamId(id)}`,
+      "-",
+      "COUNT",
+      String(limit),
     ]);
     return entries.reverse().map(fromEntry);
   }

@@ -15,18 +15,24 @@ interface Corkable {
  * nothing measurable on evenly spaced traffic.
  */
 export function corkWebSocketWrites(io: Server): void {
-  io.engine.on("connection", (connection: { transport: { name: string; socket?: { _socket?: Corkable } }; on(event: "flush", listener: () => void): void }) => {
-    let corked = false;
-    connection.on("flush", () => {
-      // ws keeps the TCP socket private; it is there for websocket transports only.
-      const tcp = connection.transport.name === "websocket" ? connection.transport.socket?._socket : undefined;
-      if (!tcp || corked) return;
-      corked = true;
-      tcp.cork();
-      process.nextTick(() => {
-        corked = false;
-        tcp.uncork();
+  io.engine.on(
+    "connection",
+    (connection: {
+      transport: { name: string; socket?: { _socket?: Corkable } };
+      on(event: "flush", listener: () => void): void;
+    }) => {
+      let corked = false;
+      connection.on("flush", () => {
+        // ws keeps the TCP socket private; it is there for websocket transports only.
+        const tcp = connection.transport.name === "websocket" ? connection.transport.socket?._socket : undefined;
+        if (!tcp || corked) return;
+        corked = true;
+        tcp.cork();
+        process.nextTick(() => {
+          corked = false;
+          tcp.uncork();
+        });
       });
-    });
-  });
+    },
+  );
 }

@@ -28,31 +28,31 @@ const MAX_HTTP_BUFFER_SIZE = 64 * 1024;
  */
 export const socketIoPlugin = fp(
   async (app: FastifyInstance, options: SocketIoPluginOptions) => {
-  const originAllowed = originPolicy(options.allowedOrigins);
-  const io: ChatServer = new Server(app.server, {
-    maxHttpBufferSize: MAX_HTTP_BUFFER_SIZE,
-    perMessageDeflate: false,
-    // Origin and shutdown checks for a new session, on polling or a direct WebSocket handshake.
-    allowRequest: (req, callback) => {
-      if (options.refusing()) return callback(ErrorCode.Unavailable, false);
-      if (!originAllowed(req)) return callback(ErrorCode.Forbidden, false);
-      callback(null, true);
-    },
-    ...(app.stores.adapter ? { adapter: app.stores.adapter } : {}),
-  });
-  // The same Origin check on requests of an existing session (a `sid` in the query), the
-  // WebSocket upgrade among them; a new session's handshake is left to allowRequest, which
-  // answers 403.
-  io.engine.use((req: IncomingMessage, _res: unknown, next: (error?: Error) => void) => {
-    const ownsSession = new URL(req.url ?? "/", "http://localhost").searchParams.has("sid");
-    next(!ownsSession || originAllowed(req) ? undefined : new Error(ErrorCode.Forbidden));
-  });
+    const originAllowed = originPolicy(options.allowedOrigins);
+    const io: ChatServer = new Server(app.server, {
+      maxHttpBufferSize: MAX_HTTP_BUFFER_SIZE,
+      perMessageDeflate: false,
+      // Origin and shutdown checks for a new session, on polling or a direct WebSocket handshake.
+      allowRequest: (req, callback) => {
+        if (options.refusing()) return callback(ErrorCode.Unavailable, false);
+        if (!originAllowed(req)) return callback(ErrorCode.Forbidden, false);
+        callback(null, true);
+      },
+      ...(app.stores.adapter ? { adapter: app.stores.adapter } : {}),
+    });
+    // The same Origin check on requests of an existing session (a `sid` in the query), the
+    // WebSocket upgrade among them; a new session's handshake is left to allowRequest, which
+    // answers 403.
+    io.engine.use((req: IncomingMessage, _res: unknown, next: (error?: Error) => void) => {
+      const ownsSession = new URL(req.url ?? "/", "http://localhost").searchParams.has("sid");
+      next(!ownsSession || originAllowed(req) ? undefined : new Error(ErrorCode.Forbidden));
+    });
 
-  corkWebSocketWrites(io);
-  app.decorate("io", io);
-  app.addHook("onClose", async () => {
-    await io.close();
-  });
+    corkWebSocketWrites(io);
+    app.decorate("io", io);
+    app.addHook("onClose", async () => {
+      await io.close();
+    });
   },
   { name: "roomcast-socket-io", dependencies: ["roomcast-stores"] },
 );

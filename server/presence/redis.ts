@@ -236,7 +236,14 @@ export class RedisPresence implements Presence {
     const { keys, redis, heartbeatTtlMs } = this.options;
     const record: AliveRecord = { ...this.local.counts(), seenAt: Date.now() };
     const key = keys.nodeAlive(this.node);
-    const written = await redis.command<string | null>(key, ["SET", key, JSON.stringify(record), "PX", String(heartbeatTtlMs), mode]);
+    const written = await redis.command<string | null>(key, [
+      "SET",
+      key,
+      JSON.stringify(record),
+      "PX",
+      String(heartbeatTtlMs),
+      mode,
+    ]);
     await redis.command(keys.nodes(), ["ZADD", keys.nodes(), String(record.seenAt), this.node]);
     return written !== null;
   }
@@ -308,14 +315,24 @@ export class RedisPresence implements Presence {
   private async reapDeadNodes(): Promise<void> {
     const { keys, redis, heartbeatTtlMs } = this.options;
     const stale = await redis.command<string[]>(keys.nodes(), [
-      "ZRANGEBYSCORE", keys.nodes(), "-inf", String(Date.now() - heartbeatTtlMs),
+      "ZRANGEBYSCORE",
+      keys.nodes(),
+      "-inf",
+      String(Date.now() - heartbeatTtlMs),
     ]);
     for (const node of stale) {
       if (node === this.node) continue;
       const alive = await redis.command<number>(keys.nodeAlive(node), ["EXISTS", keys.nodeAlive(node)]);
       if (alive === 1) continue;
       const lock = keys.nodeReaper(node);
-      const claimed = await redis.command<string | null>(lock, ["SET", lock, this.node, "NX", "PX", String(heartbeatTtlMs)]);
+      const claimed = await redis.command<string | null>(lock, [
+        "SET",
+        lock,
+        this.node,
+        "NX",
+        "PX",
+        String(heartbeatTtlMs),
+      ]);
       if (claimed === null) continue;
       this.options.log.info({ deadNode: node }, "removing the presence of a dead node");
       await this.purgeNode(node);

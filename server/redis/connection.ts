@@ -78,16 +78,17 @@ export async function openRedis(config: Config, log: FastifyBaseLogger) {
     commands = createClient({ url, socket, disableOfflineQueue: true, name });
     subscriber = createClient({ url, socket, name });
   }
-  for (const [role, client] of [["commands", commands], ["subscriber", subscriber]] as const) {
+  for (const [role, client] of [
+    ["commands", commands],
+    ["subscriber", subscriber],
+  ] as const) {
     client.on("error", markDown(role));
     (client as Client).on("ready", markUp);
   }
   await Promise.all([commands.connect(), subscriber.connect()]);
 
   const send = <T>(key: string, args: string[]): Promise<T> =>
-    cluster
-      ? (commands as Cluster).sendCommand<T>(key, false, args)
-      : (commands as Client).sendCommand<T>(args);
+    cluster ? (commands as Cluster).sendCommand<T>(key, false, args) : (commands as Client).sendCommand<T>(args);
 
   const guard = async <T>(work: () => Promise<T>): Promise<T> => {
     try {
@@ -147,7 +148,8 @@ export async function openRedis(config: Config, log: FastifyBaseLogger) {
     },
     /** True while both clients are connected. */
     isReady: () =>
-      !down && (cluster ? commands.isOpen && subscriber.isOpen : (commands as Client).isReady && (subscriber as Client).isReady),
+      !down &&
+      (cluster ? commands.isOpen && subscriber.isOpen : (commands as Client).isReady && (subscriber as Client).isReady),
     async close(): Promise<void> {
       closing = true;
       await Promise.allSettled([commands.close(), subscriber.close()]);

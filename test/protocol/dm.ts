@@ -87,7 +87,7 @@ export function dmTests(nodes: Nodes): void {
       // No event says when his disconnect has reached every node: alice writes until he counts
       // as offline. Whatever she sent while he still counted online is not kept.
       let attempts = 0;
-      let first: Record<string, any> = {};
+      let first: { message?: DirectMessage; online?: boolean } = {};
       const writeWhileOut = async () => {
         first = await ok(aliceSocket, "dm:send", { to: dave, text: `while you were out ${++attempts}` });
         return first.online;

@@ -14,6 +14,7 @@ import type {
   ChatMessage,
   DirectMessage,
   ErrorCode,
+  JoinResult,
   Notice,
   RoomPresence,
   RoomTyping,
@@ -27,7 +28,7 @@ export type ClientOptions = NonNullable<Parameters<typeof client>[2]>;
 /** A socket seen without the protocol's types, to send what a well-typed client cannot. */
 export interface UntypedSocket {
   emit(event: string, ...args: unknown[]): void;
-  timeout(ms: number): { emitWithAck(event: string, ...args: unknown[]): Promise<Ack<Record<string, any>>> };
+  timeout(ms: number): { emitWithAck(event: string, ...args: unknown[]): Promise<Ack<Record<string, unknown>>> };
 }
 export const untyped = (socket: TestSocket) => socket as unknown as UntypedSocket;
 
@@ -78,7 +79,7 @@ export function deploy(factory: DeploymentFactory, options?: DeploymentOptions):
 // ---- Chat helpers ----
 
 /** Joins `room`, failing the test unless the ack is ok; `since` asks for what came after it. */
-export async function join(socket: TestSocket, room: string, since?: string): Promise<Record<string, any>> {
+export async function join(socket: TestSocket, room: string, since?: string): Promise<JoinResult> {
   return ok(socket, "room:join", since === undefined ? { room } : { room, since });
 }
 

@@ -1,6 +1,6 @@
 // rooms:list.
 import { describe, expect, it } from "vitest";
-import type { Ack } from "../../protocol/index.js";
+import type { AckOf } from "../../protocol/index.js";
 import { DEADLINE_MS, ok, request } from "../support/clients.js";
 import { join, joinAll, names, untyped, type Nodes } from "./helpers.js";
 
@@ -16,10 +16,10 @@ export function roomsListTests(nodes: Nodes): void {
       await ok(carolSocket, "room:leave", { room: gone });
 
       const ours = new Set([a, b, gone]);
-      const listed = async (answer: Promise<Ack<Record<string, any>>>) => {
+      const listed = async (answer: Promise<AckOf<"rooms:list">>) => {
         const result = await answer;
         if (!result.ok) throw new Error(`rooms:list failed: ${result.error.code}`);
-        return (result.rooms as { room: string }[]).filter((summary) => ours.has(summary.room));
+        return result.rooms.filter((summary) => ours.has(summary.room));
       };
       const expected = [
         { room: a, members: 2 },
@@ -27,9 +27,10 @@ export function roomsListTests(nodes: Nodes): void {
       ];
       expect(await listed(request(carolSocket, "rooms:list", {}))).toEqual(expected);
       // Older clients send no payload at all, only the ack.
-      expect(await listed(untyped(carolSocket).timeout(DEADLINE_MS).emitWithAck("rooms:list"))).toEqual(expected);
+      const bare = untyped(carolSocket).timeout(DEADLINE_MS).emitWithAck("rooms:list");
+      expect(await listed(bare as Promise<AckOf<"rooms:list">>)).toEqual(expected);
       const { rooms } = await ok(bobSocket, "rooms:list", {});
-      const listedNames = rooms.map((summary: { room: string }) => summary.room);
+      const listedNames = rooms.map((summary) => summary.room);
       expect(listedNames).toEqual([...listedNames].sort());
     });
   });

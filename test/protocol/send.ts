@@ -114,7 +114,7 @@ export function sendTests(nodes: Nodes): void {
         // Not normalized, unlike names: the decomposed form stays decomposed.
         "Cafe\u0301 \u202eright-to-left\u202c 😀 房间",
         "\u0000 and \u001b[31m escapes",
-        "{\"__proto__\": {\"admin\": true}}",
+        '{"__proto__": {"admin": true}}',
       ];
       const seen = inbox(bobSocket);
       for (const text of texts) expect((await send(aliceSocket, room, text)).text).toBe(text);

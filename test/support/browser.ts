@@ -73,7 +73,7 @@ export class ChatPage {
     page.on("pageerror", (error) => this.pageErrors.push(error.message));
     page.on("console", (message) => {
       const text = message.text();
-      if (/Content Security Policy|Trusted Type/i.test(text)) this.violations.push(text);
+      if (/Content Security Policy|Trusted ?(Types?|HTML|Script)/i.test(text)) this.violations.push(text);
     });
     page.setDefaultTimeout(PAGE_DEADLINE_MS);
   }

@@ -1,5 +1,11 @@
 import { io, type Socket } from "socket.io-client";
-import type { Ack, ClientToServerEvents, ServerToClientEvents } from "../../protocol/index.js";
+import type {
+  AckOf,
+  ClientEventName,
+  ClientToServerEvents,
+  ResultOf,
+  ServerToClientEvents,
+} from "../../protocol/index.js";
 import { DEADLINE_MS, within } from "../../server/dev/deadline.js";
 import { tokenFor } from "./tokens.js";
 
@@ -50,7 +56,11 @@ export function client(url: string, user: unknown, options: Parameters<typeof io
 }
 
 /** Opens a client socket and waits until it is connected. */
-export async function connected(url: string, user: unknown, options: Parameters<typeof io>[1] = {}): Promise<TestSocket> {
+export async function connected(
+  url: string,
+  user: unknown,
+  options: Parameters<typeof io>[1] = {},
+): Promise<TestSocket> {
   const socket = client(url, user, options);
   await within(
     new Promise<void>((resolve, reject) => {
@@ -67,24 +77,28 @@ export function closeAllClients(): void {
   open.clear();
 }
 
-/** Emits an event and waits for its ack. */
-export function request<E extends keyof ClientToServerEvents>(
-  socket: TestSocket,
-  event: E,
-  payload: unknown,
-): Promise<Ack<Record<string, any>>> {
+/** A socket seen without the protocol's types, so that a test may send any payload. */
+interface LooseSocket {
+  timeout(ms: number): { emitWithAck(event: string, ...args: unknown[]): Promise<unknown> };
+  on(event: string, listener: (payload: unknown) => void): void;
+  off(event: string, listener: (payload: unknown) => void): void;
+}
+const loose = (socket: TestSocket) => socket as unknown as LooseSocket;
+
+/** Emits an event with any payload (tests send bad ones too) and waits for its ack. */
+export function request<E extends ClientEventName>(socket: TestSocket, event: E, payload: unknown): Promise<AckOf<E>> {
   return within(
-    (socket.timeout(DEADLINE_MS) as any).emitWithAck(event, payload) as Promise<Ack<Record<string, any>>>,
+    loose(socket).timeout(DEADLINE_MS).emitWithAck(event, payload) as Promise<AckOf<E>>,
     `the ack of ${event}`,
   );
 }
 
 /** Like `request`, but fails the test unless the ack is ok. */
-export async function ok<E extends keyof ClientToServerEvents>(
+export async function ok<E extends ClientEventName>(
   socket: TestSocket,
   event: E,
   payload: unknown,
-): Promise<Record<string, any>> {
+): Promise<{ ok: true } & ResultOf<E>> {
   const answer = await request(socket, event, payload);
   if (!answer.ok) throw new Error(`${event} failed: ${answer.error.code} ${answer.error.message}`);
   return answer;
@@ -100,15 +114,16 @@ export function next<E extends keyof ServerToClientEvents>(
   match: (payload: Parameters<ServerToClientEvents[E]>[0]) => boolean = () => true,
   ms = DEADLINE_MS,
 ): Promise<Parameters<ServerToClientEvents[E]>[0]> {
-  let listener: (payload: any) => void;
-  const seen = new Promise<Parameters<ServerToClientEvents[E]>[0]>((resolve) => {
+  type Payload = Parameters<ServerToClientEvents[E]>[0];
+  let listener: (payload: unknown) => void;
+  const seen = new Promise<Payload>((resolve) => {
     listener = (payload) => {
-      if (match(payload)) resolve(payload);
+      if (match(payload as Payload)) resolve(payload as Payload);
     };
-    socket.on(event, listener as any);
+    loose(socket).on(event, listener);
   });
   return within(seen, `${event} on ${(socket.auth as { user?: string }).user}`, ms).finally(() =>
-    socket.off(event, listener as any),
+    loose(socket).off(event, listener),
   );
 }
 
@@ -118,6 +133,6 @@ export function record<E extends keyof ServerToClientEvents>(
   event: E,
 ): Parameters<ServerToClientEvents[E]>[0][] {
   const seen: Parameters<ServerToClientEvents[E]>[0][] = [];
-  socket.on(event, ((payload: any) => seen.push(payload)) as any);
+  loose(socket).on(event, (payload) => seen.push(payload as Parameters<ServerToClientEvents[E]>[0]));
   return seen;
 }

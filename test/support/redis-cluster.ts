@@ -7,7 +7,14 @@ import { RedisServer } from "./redis-server.js";
 const run = promisify(execFile);
 
 /** The configuration of each master. */
-const CLUSTER_NODE_ARGS = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"];
+const CLUSTER_NODE_ARGS = [
+  "--cluster-enabled",
+  "yes",
+  "--cluster-config-file",
+  "nodes.conf",
+  "--cluster-node-timeout",
+  "5000",
+];
 /** How long the masters may take to agree on the slots once redis-cli has assigned them. */
 const CLUSTER_OK_DEADLINE_MS = 20_000;
 
@@ -22,7 +29,12 @@ export async function startRedisCluster(masters = 3): Promise<{ urls: string[]; 
       servers.push(await RedisServer.start(CLUSTER_NODE_ARGS));
     }
     await run("redis-cli", [
-      "--cluster", "create", ...servers.map((server) => `127.0.0.1:${server.port}`), "--cluster-replicas", "0", "--cluster-yes",
+      "--cluster",
+      "create",
+      ...servers.map((server) => `127.0.0.1:${server.port}`),
+      "--cluster-replicas",
+      "0",
+      "--cluster-yes",
     ]);
     // No event says when every master sees the whole cluster: ask each one until all say ok.
     const states = () =>
