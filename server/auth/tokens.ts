@@ -80,9 +80,11 @@ function keySource(tokenKey: TokenKey): { key: Uint8Array | JWTVerifyGetKey; alg
       return { key, algorithms };
     }
     case "jwks":
-      // jose caches the set, and fetches it again (at most every 30 s) when a token names an unknown key.
+      // jose caches the set (10 min), and fetches it again when a token names an unknown key, at
+      // most every 5 s, so that a rotated key works within seconds and no flood of bad kids can
+      // hammer the host's endpoint.
       return {
-        key: createRemoteJWKSet(new URL(tokenKey.url), { timeoutDuration: 5000, cooldownDuration: 30_000 }),
+        key: createRemoteJWKSet(new URL(tokenKey.url), { timeoutDuration: 5000, cooldownDuration: 5000 }),
         algorithms: ASYMMETRIC_ALGORITHMS,
       };
   }
