@@ -4,45 +4,19 @@
  * outlives the connection that made it, and a node's restart (real processes from dist/: run
  * `npx tsc -p tsconfig.json` first), and the key never shows up in a reply or a log line.
  */
-import { randomBytes } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ErrorCode, type ErrorBody } from "../protocol/index.js";
-import { client, closeAllClients, connected, ok, within, type TestSocket } from "./support/clients.js";
+import { closeAllClients, connected, ok, within, type TestSocket } from "./support/clients.js";
+import { leave, newKey, refusal, unique } from "./support/identity.js";
 import { startNodes, type Deployment } from "./support/deployment.js";
 import { startProcessCluster, type ProcessCluster } from "./support/processes.js";
 import { RedisServer } from "./support/redis-server.js";
-
-const RUN = randomBytes(3).toString("hex");
-let counter = 0;
-/** A fresh name starting with `base`, unique in this run and across runs. */
-const unique = (base: string): string => `${base}-${RUN}-${++counter}`;
-/** A fresh claim key (LIMITS.claimKey: 16 to 256 characters). */
-const newKey = () => randomBytes(24).toString("base64url");
-
-/** Opens a socket with `auth` that must be refused; resolves with its connect_error's data. */
-function refusal(url: string, auth: Record<string, unknown>): Promise<ErrorBody | undefined> {
-  const socket = client(url, undefined, { auth });
-  return within(
-    new Promise((resolve, reject) => {
-      socket.once("connect", () => reject(new Error(`${JSON.stringify(auth)} connected but should be refused`)));
-      socket.once("connect_error", (error: Error & { data?: ErrorBody }) => resolve(error.data));
-    }),
-    `the connect_error of ${JSON.stringify(auth)}`,
-  );
-}
 
 const TAKEN: ErrorBody = { code: ErrorCode.Unauthorized, message: "that name is taken" };
 
 /** Connects as `user`, with `key` when given. */
 const as = (url: string, user: string, key?: string): Promise<TestSocket> =>
   connected(url, user, key === undefined ? {} : { auth: { user, key } });
-
-/** Disconnects `socket` from the client side and waits until it knows. */
-async function leave(socket: TestSocket): Promise<void> {
-  const closed = within(new Promise((resolve) => socket.once("disconnect", resolve)), "the disconnect");
-  socket.disconnect();
-  await closed;
-}
 
 afterEach(() => closeAllClients());
 

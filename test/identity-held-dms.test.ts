@@ -7,34 +7,15 @@
  * To show that a DM did NOT arrive, the sender then sends one more DM (a barrier): once that one
  * is in, a held DM would have come first (held DMs go out as the connection is served).
  */
-import { randomBytes } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ChatClient } from "../client/sdk/index.js";
 import { ErrorCode, type DirectMessage, type ErrorBody } from "../protocol/index.js";
 import { client, closeAllClients, connected, next, ok, within, type TestSocket } from "./support/clients.js";
+import { leave, newKey, refusal, unique } from "./support/identity.js";
 import { startNodes, type Deployment } from "./support/deployment.js";
 import { RedisServer } from "./support/redis-server.js";
 
-const RUN = randomBytes(3).toString("hex");
-let counter = 0;
-/** A fresh name starting with `base`, unique in this run and across runs. */
-const unique = (base: string): string => `${base}-${RUN}-${++counter}`;
-/** A fresh claim key (LIMITS.claimKey: 16 to 256 characters). */
-const newKey = () => randomBytes(24).toString("base64url");
-
 const TAKEN: ErrorBody = { code: ErrorCode.Unauthorized, message: "that name is taken" };
-
-/** Opens a socket with `auth` that must be refused; resolves with its connect_error's data. */
-function refusal(url: string, auth: Record<string, unknown>): Promise<ErrorBody | undefined> {
-  const socket = client(url, undefined, { auth });
-  return within(
-    new Promise((resolve, reject) => {
-      socket.once("connect", () => reject(new Error(`${JSON.stringify(auth)} connected but should be refused`)));
-      socket.once("connect_error", (error: Error & { data?: ErrorBody }) => resolve(error.data));
-    }),
-    `the connect_error of ${JSON.stringify(auth)}`,
-  );
-}
 
 /** A DM as a socket got it, and the `received` callback it came with (held DMs only). */
 interface Arrival {
@@ -62,13 +43,6 @@ async function recipient(
     `${user} to connect to ${url}`,
   );
   return { socket, arrivals };
-}
-
-/** Disconnects `socket` from the client side and waits until it knows. */
-async function leave(socket: TestSocket): Promise<void> {
-  const closed = within(new Promise((resolve) => socket.once("disconnect", resolve)), "the disconnect");
-  socket.disconnect();
-  await closed;
 }
 
 /**

@@ -4,37 +4,18 @@
  * are refused, and while `bob` is claimed with a key, names that look like it (Cyrillic `bоb`,
  * `Bob`) are taken whatever key they bring. Without a claim, lookalikes are simply other users.
  */
-import { randomBytes } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ErrorCode, type ErrorBody } from "../protocol/index.js";
-import { client, closeAllClients, connected, next, ok, within, type TestSocket } from "./support/clients.js";
+import { closeAllClients, connected, next, ok, type TestSocket } from "./support/clients.js";
+import { newKey, refusal, unique } from "./support/identity.js";
 import { startNodes, type Deployment } from "./support/deployment.js";
 import { RedisServer } from "./support/redis-server.js";
-
-const RUN = randomBytes(3).toString("hex");
-let counter = 0;
-/** A fresh name starting with `base`, unique in this run and across runs. */
-const unique = (base: string): string => `${base}-${RUN}-${++counter}`;
-/** A fresh claim key (LIMITS.claimKey: 16 to 256 characters). */
-const newKey = () => randomBytes(24).toString("base64url");
 
 /** `name` with its first letter written full-width (U+FF41 ... U+FF5A), which NFKC folds back. */
 const fullWidth = (name: string) => String.fromCodePoint(name.codePointAt(0)! - 0x61 + 0xff41) + name.slice(1);
 /** `name` with its first Latin `o` written as Cyrillic `о` (U+043E): looks the same, is another string. */
 const cyrillicO = (name: string) => name.replace("o", "\u043E");
 const capitalized = (name: string) => name[0]!.toUpperCase() + name.slice(1);
-
-/** Opens a socket with `auth` that must be refused; resolves with its connect_error's data. */
-function refusal(url: string, auth: Record<string, unknown>): Promise<ErrorBody | undefined> {
-  const socket = client(url, undefined, { auth });
-  return within(
-    new Promise((resolve, reject) => {
-      socket.once("connect", () => reject(new Error(`${JSON.stringify(auth)} connected but should be refused`)));
-      socket.once("connect_error", (error: Error & { data?: ErrorBody }) => resolve(error.data));
-    }),
-    `the connect_error of ${JSON.stringify(auth)}`,
-  );
-}
 
 const unauthorized = (message: string): ErrorBody => ({ code: ErrorCode.Unauthorized, message });
 

@@ -3,21 +3,17 @@
  * (exp has a 1 s resolution, so they live 2 to 3 s). No sleeps: each test waits for the events
  * the server sends (`auth:expiring`, `auth:expired`, the disconnect) and checks when they came.
  */
-import { randomBytes } from "node:crypto";
 import { SignJWT } from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ErrorCode, type TokenExpiry } from "../protocol/index.js";
 import { closeAllClients, connected, next, ok, request, within, type TestSocket } from "./support/clients.js";
+import { unique } from "./support/identity.js";
 import { startNodes, type Deployment } from "./support/deployment.js";
 import { RedisServer } from "./support/redis-server.js";
 
 const SECRET = "identity-token-expiry-test-secret-0123456789";
 /** The issue's bound: the socket is dropped within a second or two of exp. */
 const DROP_WITHIN_MS = 2000;
-
-const RUN = randomBytes(3).toString("hex");
-let counter = 0;
-const unique = (base: string): string => `${base}-${RUN}-${++counter}`;
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 

@@ -4,22 +4,18 @@
  * token's `rooms` claim limits `room:join`. A second deployment verifies with an RSA public key,
  * to show that an HS256 token signed with that PEM's text is refused.
  */
-import { generateKeyPairSync, randomBytes, type KeyObject } from "node:crypto";
+import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { SignJWT } from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ErrorCode, type ErrorBody } from "../protocol/index.js";
 import { client, closeAllClients, connected, ok, request, within, type TestSocket } from "./support/clients.js";
+import { unique } from "./support/identity.js";
 import { startNodes, type Deployment } from "./support/deployment.js";
 import { RedisServer } from "./support/redis-server.js";
 
 const SECRET = "identity-tokens-test-secret-0123456789abcdef";
 const ISSUER = "https://app.example";
 const AUDIENCE = "roomcast-chat";
-
-const RUN = randomBytes(3).toString("hex");
-let counter = 0;
-/** A fresh name starting with `base`, unique in this run and across runs. */
-const unique = (base: string): string => `${base}-${RUN}-${++counter}`;
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
