@@ -8,9 +8,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ErrorCode, type ErrorBody } from "../protocol/index.js";
 import { closeAllClients, connected, ok, within, type TestSocket } from "./support/clients.js";
 import { leave, newKey, refusal, unique } from "./support/identity.js";
-import { startNodes, type Deployment } from "./support/deployment.js";
+import { nodesOnOneRedis, type Deployment } from "./support/deployment.js";
 import { startProcessCluster, type ProcessCluster } from "./support/processes.js";
-import { RedisServer } from "./support/redis-server.js";
 
 const TAKEN: ErrorBody = { code: ErrorCode.Unauthorized, message: "that name is taken" };
 
@@ -21,13 +20,11 @@ const as = (url: string, user: string, key?: string): Promise<TestSocket> =>
 afterEach(() => closeAllClients());
 
 describe("name claims, two in-process nodes", () => {
-  let redis: RedisServer;
   let deployment: Deployment;
   const url = (k: number) => deployment.urls[k % deployment.urls.length]!;
 
   beforeAll(async () => {
-    redis = await RedisServer.start();
-    deployment = await startNodes(2, redis.url, {}, () => redis.stop());
+    deployment = await nodesOnOneRedis(2)();
   });
   afterAll(() => deployment?.close());
 

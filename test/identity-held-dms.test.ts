@@ -12,8 +12,7 @@ import { ChatClient } from "../client/sdk/index.js";
 import { ErrorCode, type DirectMessage, type ErrorBody } from "../protocol/index.js";
 import { client, closeAllClients, connected, next, ok, within, type TestSocket } from "./support/clients.js";
 import { leave, newKey, refusal, unique } from "./support/identity.js";
-import { startNodes, type Deployment } from "./support/deployment.js";
-import { RedisServer } from "./support/redis-server.js";
+import { nodesOnOneRedis, type Deployment } from "./support/deployment.js";
 
 const TAKEN: ErrorBody = { code: ErrorCode.Unauthorized, message: "that name is taken" };
 
@@ -70,13 +69,11 @@ async function barrier(sender: TestSocket, to: string, socket: TestSocket): Prom
 afterEach(() => closeAllClients());
 
 describe("held DMs, two nodes", () => {
-  let redis: RedisServer;
   let deployment: Deployment;
   const url = (k: number) => deployment.urls[k % deployment.urls.length]!;
 
   beforeAll(async () => {
-    redis = await RedisServer.start();
-    deployment = await startNodes(2, redis.url, {}, () => redis.stop());
+    deployment = await nodesOnOneRedis(2)();
   });
   afterAll(() => deployment?.close());
 

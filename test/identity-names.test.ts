@@ -8,8 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ErrorCode, type ErrorBody } from "../protocol/index.js";
 import { closeAllClients, connected, next, ok, type TestSocket } from "./support/clients.js";
 import { newKey, refusal, unique } from "./support/identity.js";
-import { startNodes, type Deployment } from "./support/deployment.js";
-import { RedisServer } from "./support/redis-server.js";
+import { nodesOnOneRedis, type Deployment } from "./support/deployment.js";
 
 /** `name` with its first letter written full-width (U+FF41 ... U+FF5A), which NFKC folds back. */
 const fullWidth = (name: string) => String.fromCodePoint(name.codePointAt(0)! - 0x61 + 0xff41) + name.slice(1);
@@ -26,13 +25,11 @@ const join = (url: string, user: string, key?: string): Promise<TestSocket> =>
 afterEach(() => closeAllClients());
 
 describe("lookalike and invisible names in open mode, two nodes", () => {
-  let redis: RedisServer;
   let deployment: Deployment;
   const url = (k: number) => deployment.urls[k % deployment.urls.length]!;
 
   beforeAll(async () => {
-    redis = await RedisServer.start();
-    deployment = await startNodes(2, redis.url, {}, () => redis.stop());
+    deployment = await nodesOnOneRedis(2)();
   });
   afterAll(() => deployment?.close());
 
