@@ -23,12 +23,17 @@ export interface AfterResult {
 
 /**
  * Bounded, ordered logs of messages, one per room and one per DM pair, named by `log`.
- * Ids sort as strings in append order within a log.
+ * Ids sort as strings in append order within a log. A log is bounded in length (`maxPerLog`) and
+ * in time: it is dropped `ttlMs` after its last append, and then reads answer as for a log that
+ * never existed.
  */
 export interface History {
   /**
-   * Appends a message, or with a `clientId` already used by `from` in this log, returns the
-   * message that id produced the first time.
+   * Appends a message, or with a `clientId` already used by `from` in this log (within a day, or
+   * the log's TTL when shorter: see `clientIdTtlMs`), stores nothing and answers `duplicate: true`
+   * with the message that id produced the first time. Only that message's id is remembered: when
+   * the log no longer holds the message (trimmed by the size bound), the answer carries the
+   * original id and timestamp with the text of this request and `prev` "".
    */
   append(log: string, entry: { from: string; text: string; clientId?: string }): Promise<AppendResult>;
   /** The newest `limit` messages, oldest first. */
@@ -40,5 +45,37 @@ export interface History {
   close(): Promise<void>;
 }
 
-/** How long a clientId is remembered for deduplication. */
+/** The bounds of every history log. */
+export interface HistoryOptions {
+  /**
+   * Messages kept per log (exactly in memory; in Redis at least this many and fewer than twice
+   * as many, as `XADD MAXLEN ~` trims whole stream nodes). From `HISTORY_SIZE`.
+   */
+  maxPerLog: number;
+  /**
+   * A log, with every clientId recorded in it, is dropped this long after its last append.
+   * From `HISTORY_TTL_DAYS`.
+   */
+  ttlMs: number;
+}
+
+/** How long a clientId is remembered for deduplication, at most. */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * How long a clientId is remembered in a log: a day, or less when logs live shorter, so that a
+ * clientId never outlives the log it points into.
+ */
+export function clientIdTtlMs(options: HistoryOptions): number {
+  return Math.min(IDEMPOTENCY_TTL_MS, options.ttlMs);
+}
+
+/** Throws a RangeError unless both bounds are whole numbers of at least 1. */
+export function checkHistoryOptions(options: HistoryOptions): void {
+  for (const name of ["maxPerLog", "ttlMs"] as const) {
+    const value = options[name];
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new RangeError(`history ${name} must be a whole number of at least 1, got ${value}`);
+    }
+  }
+}

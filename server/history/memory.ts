@@ -1,20 +1,33 @@
 import { formatMessageId } from "../../protocol/index.js";
 import {
-  IDEMPOTENCY_TTL_MS,
+  checkHistoryOptions,
+  clientIdTtlMs,
   type AfterResult,
   type AppendResult,
   type History,
+  type HistoryOptions,
   type StoredMessage,
 } from "./history.js";
 
+/** Options of `MemoryHistory`: the bounds, and the clock it reads. */
+export interface MemoryHistoryOptions extends HistoryOptions {
+  /**
+   * Epoch milliseconds now; tests inject a clock they move.
+   * @default Date.now
+   */
+  now?: () => number;
+}
+
 interface Log {
   messages: StoredMessage[];
-  /** Id of the first message this process appended: older ids are from a previous life. */
+  /** Id of the first message this log appended: older ids are from a previous life. */
   firstId: string;
   /** Id of the newest message dropped by the size bound, or "" when none was dropped. */
   maxDroppedId: string;
   lastMs: number;
   lastSeq: number;
+  /** The log is dropped at this time unless appended to before. */
+  expiresAt: number;
 }
 
 /** Index of the first message whose id is greater than `id` (binary search; ids are sorted). */
@@ -41,25 +54,42 @@ function firstAtOrAfter(messages: StoredMessage[], id: string): number {
   return low;
 }
 
-/** History in this process's memory: the embedded default. Lost on restart, by design. */
+/**
+ * History in this process's memory: the embedded default. Lost on restart, by design.
+ * Memory stays bounded without timers: logs and clientIds are kept in maps ordered by expiry
+ * (re-inserted on each append), and every call first drops the expired ones from the front.
+ */
 export class MemoryHistory implements History {
+  /** Logs by last append, oldest first: the ones to expire are at the front. */
   private readonly logs = new Map<string, Log>();
-  /** clientId records in insertion order, so the oldest expire from the front. */
-  private readonly seen = new Map<string, { message: StoredMessage; expiresAt: number }>();
+  /** clientId → message id, in insertion order, so the oldest expire from the front. */
+  private readonly seen = new Map<string, { id: string; expiresAt: number }>();
+  private readonly maxPerLog: number;
+  private readonly ttlMs: number;
+  private readonly clientIdTtlMs: number;
+  private readonly now: () => number;
 
-  constructor(
-    private readonly maxPerLog: number,
-    private readonly now: () => number = Date.now,
-  ) {}
+  constructor(options: MemoryHistoryOptions) {
+    checkHistoryOptions(options);
+    this.maxPerLog = options.maxPerLog;
+    this.ttlMs = options.ttlMs;
+    this.clientIdTtlMs = clientIdTtlMs(options);
+    this.now = options.now ?? Date.now;
+  }
 
   async append(log: string, entry: { from: string; text: string; clientId?: string }): Promise<AppendResult> {
-    const now = this.now();
-    this.forgetExpired(now);
+    const now = this.forgetExpired();
     const seenKey = entry.clientId === undefined ? undefined : `${log}\n${entry.from}\n${entry.clientId}`;
     const previous = seenKey === undefined ? undefined : this.seen.get(seenKey);
-    if (previous) return { message: previous.message, duplicate: true };
+    if (previous && previous.expiresAt > now) {
+      return { message: this.original(this.live(log, now), previous.id, entry), duplicate: true };
+    }
 
-    const state = this.logs.get(log) ?? this.create(log);
+    const state = this.live(log, now) ?? this.create();
+    // Re-inserted, so that the map stays ordered by last append.
+    this.logs.delete(log);
+    this.logs.set(log, state);
+    state.expiresAt = now + this.ttlMs;
     // Like a Redis stream id: milliseconds, then a sequence within the millisecond.
     const ms = Math.max(now, state.lastMs);
     const seq = ms === state.lastMs ? state.lastSeq + 1 : 0;
@@ -73,17 +103,17 @@ export class MemoryHistory implements History {
       const dropped = state.messages.splice(0, state.messages.length - this.maxPerLog);
       state.maxDroppedId = dropped[dropped.length - 1]!.id;
     }
-    if (seenKey !== undefined) this.seen.set(seenKey, { message, expiresAt: now + IDEMPOTENCY_TTL_MS });
+    if (seenKey !== undefined) this.seen.set(seenKey, { id: message.id, expiresAt: now + this.clientIdTtlMs });
     return { message, duplicate: false };
   }
 
   async latest(log: string, limit: number): Promise<StoredMessage[]> {
-    const messages = this.logs.get(log)?.messages ?? [];
+    const messages = this.live(log)?.messages ?? [];
     return messages.slice(Math.max(0, messages.length - limit));
   }
 
   async after(log: string, id: string): Promise<AfterResult> {
-    const state = this.logs.get(log);
+    const state = this.live(log);
     if (!state) return { messages: [], complete: false };
     const start = firstAfter(state.messages, id);
     return {
@@ -93,9 +123,17 @@ export class MemoryHistory implements History {
   }
 
   async before(log: string, id: string, limit: number): Promise<StoredMessage[]> {
-    const messages = this.logs.get(log)?.messages ?? [];
+    const messages = this.live(log)?.messages ?? [];
     const end = firstAtOrAfter(messages, id);
     return messages.slice(Math.max(0, end - limit), end);
+  }
+
+  /**
+   * What this process holds: logs and clientIds, including expired ones not dropped yet. For
+   * tests and metrics that check memory stays bounded.
+   */
+  held(): { logs: number; clientIds: number } {
+    return { logs: this.logs.size, clientIds: this.seen.size };
   }
 
   async close(): Promise<void> {
@@ -103,16 +141,42 @@ export class MemoryHistory implements History {
     this.seen.clear();
   }
 
-  private create(log: string): Log {
-    const state: Log = { messages: [], firstId: "", maxDroppedId: "", lastMs: 0, lastSeq: 0 };
-    this.logs.set(log, state);
-    return state;
+  private create(): Log {
+    return { messages: [], firstId: "", maxDroppedId: "", lastMs: 0, lastSeq: 0, expiresAt: 0 };
   }
 
-  private forgetExpired(now: number): void {
+  /** The log, unless it expired (then it is as if it never existed). */
+  private live(log: string, now = this.forgetExpired()): Log | undefined {
+    const state = this.logs.get(log);
+    // Checked here too: a clock that stepped back can leave an expired log behind a live one.
+    return state && state.expiresAt > now ? state : undefined;
+  }
+
+  /**
+   * The message a clientId produced, looked up by its id; when the log no longer holds it, the id
+   * and time with the text of the resent request (see `History.append`).
+   */
+  private original(state: Log | undefined, id: string, entry: { from: string; text: string }): StoredMessage {
+    const messages = state?.messages ?? [];
+    const found = messages[firstAtOrAfter(messages, id)];
+    if (found?.id === id) return found;
+    return { id, from: entry.from, text: entry.text, ts: Number(id.slice(0, id.indexOf("-"))), prev: "" };
+  }
+
+  /**
+   * Drops the logs and clientIds whose time has come, oldest first, and answers the time now.
+   * Each entry is dropped once, so this costs O(1) amortized per append.
+   */
+  private forgetExpired(): number {
+    const now = this.now();
+    for (const [log, state] of this.logs) {
+      if (state.expiresAt > now) break;
+      this.logs.delete(log);
+    }
     for (const [key, record] of this.seen) {
       if (record.expiresAt > now) break;
       this.seen.delete(key);
     }
+    return now;
   }
 }

@@ -1,9 +1,13 @@
 import { script } from "../redis/connection.js";
 
 /**
- * KEYS: log, logStart, and logSeen when there is a clientId. ARGV: from, text, max length, seen TTL ms.
- * Appends unless the clientId was seen; records the clientId in the same step.
- * Returns {1, id, prev} for a new entry, or {0, id, prev, text} for the first one of that clientId.
+ * KEYS: log, logStart, and logSeen when there is a clientId.
+ * ARGV: from, text, max length, log TTL ms, clientId TTL ms.
+ * Appends unless the clientId was seen, and records the clientId (its stream id alone) in the same
+ * step. Every append sets the TTL of the log and of its start key, so a log lives `log TTL` after
+ * its last append.
+ * Returns {1, id, prev} for a new entry; for a clientId seen before, {0, id, prev, text} of the
+ * entry it produced, or {0, id} when the log no longer holds that entry (trimmed).
  */
 export const APPEND = script(`
 local logKey = KEYS[1]
@@ -12,40 +16,57 @@ local logSeenKey = KEYS[3]
 local from = ARGV[1]
 local text = ARGV[2]
 local maxLength = ARGV[3]
-local seenTtlMs = ARGV[4]
+local logTtlMs = ARGV[4]
+local seenTtlMs = ARGV[5]
 if logSeenKey then
-  local seen = redis.call('GET', logSeenKey)
-  if seen then
-    local first = cjson.decode(seen)
-    return {0, first.id, first.prev, first.text}
+  local firstId = redis.call('GET', logSeenKey)
+  if firstId then
+    local entries = redis.call('XRANGE', logKey, firstId, firstId)
+    if #entries == 0 then return {0, firstId} end
+    local fields = entries[1][2]
+    local first = {}
+    for i = 1, #fields, 2 do first[fields[i]] = fields[i + 1] end
+    return {0, firstId, first.prev, first.text}
   end
 end
 local last = redis.call('XREVRANGE', logKey, '+', '-', 'COUNT', 1)
 local prev = ''
 if #last > 0 then prev = last[1][1] end
 local id = redis.call('XADD', logKey, 'MAXLEN', '~', maxLength, '*', 'from', from, 'text', text, 'prev', prev)
-redis.call('SET', logStartKey, id, 'NX')
-if logSeenKey then
-  redis.call('SET', logSeenKey, cjson.encode({id = id, prev = prev, text = text}), 'PX', seenTtlMs)
+if prev == '' then
+  -- The log held nothing: a new life starts here, whatever start key an older one left behind.
+  redis.call('SET', logStartKey, id)
+else
+  -- Only a start key Redis lost is written again, and then conservatively at this entry.
+  redis.call('SET', logStartKey, id, 'NX')
 end
+redis.call('PEXPIRE', logKey, logTtlMs)
+redis.call('PEXPIRE', logStartKey, logTtlMs)
+if logSeenKey then redis.call('SET', logSeenKey, id, 'PX', seenTtlMs) end
 return {1, id, prev}`);
 
 /**
  * KEYS: log, logStart. ARGV: stream id.
  * Returns {complete, entries}: the entries after the id, and whether the log still reaches back to
- * it (nothing after it was trimmed, and Redis has not lost the log since). Trimming drops the
- * oldest entries, so the `prev` of the oldest entry held is the newest entry dropped; XINFO's
- * max-deleted-entry-id cannot tell, as XADD's MAXLEN does not update it.
+ * it (nothing after it was trimmed, and the log has not expired nor been lost by Redis since).
+ * Trimming drops the oldest entries, so the `prev` of the oldest entry held is the newest entry
+ * dropped; XINFO's max-deleted-entry-id cannot tell, as XADD's MAXLEN does not update it.
+ * Ids (Redis's own, and ARGV's, both without leading zeros) are compared digit by digit: a sequence
+ * may exceed what a Lua number holds exactly (2^53).
  */
 export const AFTER = script(`
 local logKey = KEYS[1]
 local logStartKey = KEYS[2]
 local since = ARGV[1]
+local function lessDigits(a, b)
+  if #a ~= #b then return #a < #b end
+  return a < b
+end
 local function older(a, b)
   local ams, aseq = string.match(a, '^(%d+)-(%d+)$')
   local bms, bseq = string.match(b, '^(%d+)-(%d+)$')
-  ams, aseq, bms, bseq = tonumber(ams), tonumber(aseq), tonumber(bms), tonumber(bseq)
-  return ams < bms or (ams == bms and aseq < bseq)
+  if ams ~= bms then return lessDigits(ams, bms) end
+  return lessDigits(aseq, bseq)
 end
 local start = redis.call('GET', logStartKey)
 if not start or redis.call('EXISTS', logKey) == 0 then return {0, {}} end

@@ -1,11 +1,13 @@
-import { formatMessageId, parseMessageId } from "../../protocol/index.js";
+import { parseMessageId } from "../../protocol/index.js";
 import type { RedisConnection } from "../redis/connection.js";
 import type { RedisKeys } from "../redis/keys.js";
 import {
-  IDEMPOTENCY_TTL_MS,
+  checkHistoryOptions,
+  clientIdTtlMs,
   type AfterResult,
   type AppendResult,
   type History,
+  type HistoryOptions,
   type StoredMessage,
 } from "./history.js";
 import { AFTER, APPEND } from "./redis-scripts.js";
@@ -13,59 +15,96 @@ import { AFTER, APPEND } from "./redis-scripts.js";
 /** A stream entry as RESP2 returns it: [id, [field, value, ...]]. */
 type Entry = [string, string[]];
 
-/** Stream id `<ms>-<seq>` → message id (zero-padded so that it sorts as a string). */
+/** The largest sequence a stream id holds (64 bits unsigned), as digits. */
+const MAX_STREAM_SEQ = "18446744073709551615";
+
+/** The lowest stream id: nothing comes before it, and Redis refuses it as an exclusive end. */
+const FIRST_STREAM_ID = "0-0";
+
+/**
+ * Stream id `<ms>-<seq>` → message id, zero-padded so that it sorts as a string. Built from the
+ * digits, never through a number, so that no sequence loses precision.
+ */
 function toMessageId(streamId: string): string {
   if (streamId === "") return "";
-  const [ms, seq] = streamId.split("-");
-  return formatMessageId(Number(ms), Number(seq));
+  const [ms = "", seq = ""] = streamId.split("-");
+  return `${ms.padStart(13, "0")}-${seq.padStart(6, "0")}`;
 }
 
-/** Message id → stream id. The validators only let well-formed ids through. */
+/** Digits without their leading zeros ("0" for all zeros), as Redis writes the parts of a stream id. */
+function withoutLeadingZeros(digits: string): string {
+  return digits.replace(/^0+(?=\d)/, "");
+}
+
+/** Whether a sequence, as digits without leading zeros, fits a stream id's 64 bits. */
+function fitsStreamSeq(seq: string): boolean {
+  return seq.length < MAX_STREAM_SEQ.length || (seq.length === MAX_STREAM_SEQ.length && seq <= MAX_STREAM_SEQ);
+}
+
+/**
+ * Message id → stream id, built from the digits, never through a number, so that even a sequence
+ * above 2^53 maps exactly. The validators only let well-formed ids through; anything else (or a
+ * sequence above 64 bits) throws here rather than reaching Redis.
+ */
 function toStreamId(messageId: string): string {
-  const parsed = parseMessageId(messageId);
-  if (!parsed) throw new Error(`not a message id: ${messageId}`);
-  return `${parsed.ms}-${parsed.seq}`;
+  const [ms = "", seq = ""] = messageId.split("-").map(withoutLeadingZeros);
+  if (!parseMessageId(messageId) || !fitsStreamSeq(seq)) throw new Error(`not a message id: ${messageId}`);
+  return `${ms}-${seq}`;
+}
+
+/** The milliseconds of a stream id: the message's timestamp. */
+function timestampOf(streamId: string): number {
+  return Number(streamId.split("-")[0]);
 }
 
 function fromEntry([streamId, fields]: Entry): StoredMessage {
   const value: Record<string, string> = {};
   for (let i = 0; i < fields.length; i += 2) value[fields[i]!] = fields[i + 1]!;
-  const id = toMessageId(streamId);
   return {
-    id,
+    id: toMessageId(streamId),
     from: value.from ?? "",
     text: value.text ?? "",
-    ts: Number(streamId.split("-")[0]),
+    ts: timestampOf(streamId),
     prev: toMessageId(value.prev ?? ""),
   };
 }
 
 /**
  * History in Redis: one capped Stream per log (`XADD MAXLEN ~`), whose entry ids are the message
- * ids, so ids come from one clock (Redis's) whichever node appends. A clientId is recorded with
- * `SET ... PX` in the same script as the append.
+ * ids, so ids come from one clock (Redis's) whichever node appends. Every append sets the log's
+ * TTL. A clientId is recorded with `SET ... PX` in the same script as the append; its value is the
+ * stream id of the message it produced, nothing more.
  */
 export class RedisHistory implements History {
+  private readonly maxPerLog: number;
+  private readonly ttlMs: number;
+  private readonly clientIdTtlMs: number;
+
   constructor(
     private readonly redis: RedisConnection,
     private readonly keys: RedisKeys,
-    private readonly maxPerLog: number,
-  ) {}
+    options: HistoryOptions,
+  ) {
+    checkHistoryOptions(options);
+    this.maxPerLog = options.maxPerLog;
+    this.ttlMs = options.ttlMs;
+    this.clientIdTtlMs = clientIdTtlMs(options);
+  }
 
   async append(log: string, entry: { from: string; text: string; clientId?: string }): Promise<AppendResult> {
     const keys = [this.keys.log(log), this.keys.logStart(log)];
     if (entry.clientId !== undefined) keys.push(this.keys.logSeen(log, entry.from, entry.clientId));
-    const [fresh, streamId, prev, firstText] = await this.redis.run<[number, string, string, string?]>(APPEND, keys, [
-      entry.from,
-      entry.text,
-      String(this.maxPerLog),
-      String(IDEMPOTENCY_TTL_MS),
-    ]);
+    const [fresh, streamId, prev = "", firstText] = await this.redis.run<[number, string, string?, string?]>(
+      APPEND,
+      keys,
+      [entry.from, entry.text, String(this.maxPerLog), String(this.ttlMs), String(this.clientIdTtlMs)],
+    );
     const message: StoredMessage = {
       id: toMessageId(streamId),
       from: entry.from,
+      // A duplicate whose entry is gone answers with the text of this request (see History.append).
       text: fresh === 1 ? entry.text : (firstText ?? entry.text),
-      ts: Number(streamId.split("-")[0]),
+      ts: timestampOf(streamId),
       prev: toMessageId(prev),
     };
     return { message, duplicate: fresh !== 1 };
@@ -87,11 +126,14 @@ export class RedisHistory implements History {
   }
 
   async before(log: string, id: string, limit: number): Promise<StoredMessage[]> {
+    const streamId = toStreamId(id);
+    // Redis refuses an exclusive end below which no id exists.
+    if (streamId === FIRST_STREAM_ID) return [];
     const key = this.keys.log(log);
     const entries = await this.redis.command<Entry[]>(key, [
       "XREVRANGE",
       key,
-      `(${toStreamId(id)}`,
+      `(${streamId}`,
       "-",
       "COUNT",
       String(limit),

@@ -1,17 +1,42 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { formatMessageId, parseMessageId } from "../../protocol/index.js";
-import type { History, StoredMessage } from "../../server/history/history.js";
+import { DEADLINE_MS } from "../../server/dev/deadline.js";
+import type { History, HistoryOptions, StoredMessage } from "../../server/history/history.js";
+
+/** How time passes for a store under test. */
+export type StoreClock =
+  | {
+      /** The store reads a clock that only the test moves (MemoryHistory's `now`). */
+      kind: "injected";
+      advance(ms: number): void;
+    }
+  | {
+      /** The store's server keeps the time (Redis): the test reads the life left to its keys, and waits. */
+      kind: "server";
+      /** PTTL in ms of each key the store keeps for `log` (-2: no such key, -1: a key without a TTL). */
+      timesToLive(log: string): Promise<number[]>;
+    };
 
 /** A history store under test, on an empty backing store of its own. */
 export interface HistoryUnderTest {
   history: History;
   /** How many messages the backing store holds for `log`, read from its own data (XLEN on Redis). */
   storedLength(log: string): Promise<number>;
+  clock: StoreClock;
   close(): Promise<void>;
 }
 
-/** Opens a fresh store whose logs keep (about) `maxPerLog` messages. */
-export type OpenHistory = (maxPerLog: number) => Promise<HistoryUnderTest>;
+/** Opens a fresh store with these bounds. */
+export type OpenHistory = (options: HistoryOptions) => Promise<HistoryUnderTest>;
+
+/** The TTL of the tests that do not watch logs expire: the configured default, 30 days. */
+const LONG_TTL_MS = 30 * 24 * 60 * 60 * 1000;
+
+/** The TTL of the tests that wait for a log to expire on a server's real clock. */
+const SHORT_TTL_MS = 300;
+
+/** Above 2^53, so a trip through a JS number would change it; the largest a stream id holds. */
+const HUGE_SEQUENCE_ID = "0000000000001-18446744073709551615";
 
 /** The message id just before `id` in time: older than anything appended at or after `id`. */
 function justBefore(id: string): string {
@@ -31,8 +56,8 @@ export function describeHistoryContract(name: string, open: OpenHistory): void {
       await Promise.all(opened.splice(0).map((store) => store.close()));
     });
 
-    async function given(maxPerLog = 100): Promise<HistoryUnderTest> {
-      const store = await open(maxPerLog);
+    async function given(options: Partial<HistoryOptions> = {}): Promise<HistoryUnderTest> {
+      const store = await open({ maxPerLog: 100, ttlMs: LONG_TTL_MS, ...options });
       opened.push(store);
       return store;
     }
@@ -155,7 +180,7 @@ export function describeHistoryContract(name: string, open: OpenHistory): void {
       const bound = 150;
 
       it("keeps about the bound (at least it, under twice it) and says when an id is older than what it dropped", async () => {
-        const { history, storedLength } = await given(bound);
+        const { history, storedLength } = await given({ maxPerLog: bound });
         const appended: StoredMessage[] = [];
         for (let index = 0; index < 10 * bound; index += 1) {
           appended.push((await history.append("room:big", { from: "ann", text: `m${index}` })).message);
@@ -179,6 +204,129 @@ export function describeHistoryContract(name: string, open: OpenHistory): void {
         });
         expect(await history.after("room:big", appended[0]!.id)).toEqual({ messages: held, complete: false });
       });
+
+      it("answers a resent clientId with the original id once the log no longer holds the original", async () => {
+        const { history, storedLength } = await given({ maxPerLog: 1 });
+        const original = await history.append("room:a", { from: "ann", text: "hello", clientId: "c-1" });
+        // Redis trims whole stream nodes (about 100 entries), so append until the original is gone.
+        let newest = original.message;
+        for (let batch = 0; (await history.latest("room:a", 10_000))[0]!.id === original.message.id; batch += 1) {
+          expect(batch).toBeLessThan(20);
+          for (let index = 0; index < 50; index += 1) {
+            newest = (await history.append("room:a", { from: "bob", text: `m${index}` })).message;
+          }
+        }
+        const length = await storedLength("room:a");
+
+        const resent = await history.append("room:a", { from: "ann", text: "hello (retried)", clientId: "c-1" });
+        // Only the id was remembered: the text is the request's, and what came before is unknown.
+        expect(resent).toEqual({
+          duplicate: true,
+          message: { id: original.message.id, from: "ann", text: "hello (retried)", ts: original.message.ts, prev: "" },
+        });
+        expect(await storedLength("room:a")).toBe(length);
+        expect(await history.latest("room:a", 1)).toEqual([newest]);
+      });
+    });
+
+    describe("ids", () => {
+      it("reads around ids whose sequence is above 2^53, and around the lowest and highest ids", async () => {
+        const { history } = await given();
+        const messages = await appendTexts(history, "room:a", ["m0", "m1"]);
+        const highest = "9999999999999-18446744073709551615";
+        const lowest = formatMessageId(0, 0);
+
+        expect(await history.after("room:a", HUGE_SEQUENCE_ID)).toEqual({ messages, complete: false });
+        expect(await history.before("room:a", HUGE_SEQUENCE_ID, 10)).toEqual([]);
+        expect(await history.after("room:unknown", HUGE_SEQUENCE_ID)).toEqual({ messages: [], complete: false });
+        expect(await history.before("room:unknown", HUGE_SEQUENCE_ID, 10)).toEqual([]);
+        expect(await history.after("room:a", highest)).toEqual({ messages: [], complete: true });
+        expect(await history.before("room:a", highest, 10)).toEqual(messages);
+        expect(await history.before("room:a", lowest, 10)).toEqual([]);
+        expect(await history.after("room:a", lowest)).toEqual({ messages, complete: false });
+      });
+    });
+
+    describe("expiry", () => {
+      it("keeps a log ttlMs after its last append, and each append starts that time again", async () => {
+        const ttlMs = 10_000;
+        const { history, clock } = await given({ ttlMs });
+        let sentAt = Date.now();
+        const first = await history.append("room:a", { from: "ann", text: "one" });
+        if (clock.kind === "injected") {
+          clock.advance(ttlMs - 1);
+          expect(await history.latest("room:a", 10)).toEqual([first.message]);
+          const second = await history.append("room:a", { from: "ann", text: "two" });
+          clock.advance(ttlMs - 1);
+          expect(await history.latest("room:a", 10)).toEqual([first.message, second.message]);
+          expect(await history.after("room:a", first.message.id)).toEqual({
+            messages: [second.message],
+            complete: true,
+          });
+          clock.advance(1);
+          expect(await history.latest("room:a", 10)).toEqual([]);
+          return;
+        }
+        // Each key lives ttlMs from the append on: no more, and no less than that minus the time
+        // since the request was sent (the server's clock read the append's time after that).
+        const expectFreshTimesToLive = async () => {
+          const times = await clock.timesToLive("room:a");
+          const since = Date.now() - sentAt;
+          expect(times).toHaveLength(2);
+          for (const time of times) {
+            expect(time).toBeLessThanOrEqual(ttlMs);
+            expect(time).toBeGreaterThanOrEqual(ttlMs - since);
+          }
+        };
+        await expectFreshTimesToLive();
+        let aged: number[] = [];
+        await expect
+          .poll(
+            async () => (aged = await clock.timesToLive("room:a")).every((time) => time > 0 && time < ttlMs - 100),
+            {
+              timeout: DEADLINE_MS,
+            },
+          )
+          .toBe(true);
+        sentAt = Date.now();
+        await history.append("room:a", { from: "ann", text: "two" });
+        await expectFreshTimesToLive();
+        expect(Math.min(...(await clock.timesToLive("room:a")))).toBeGreaterThan(Math.max(...aged));
+      });
+
+      it("forgets a log ttlMs after its last append: reads answer as for a log it never had, and a clientId is new again", async () => {
+        const store = await given({ ttlMs: SHORT_TTL_MS });
+        const { history } = store;
+        await history.append("room:a", { from: "ann", text: "hello", clientId: "c-1" });
+        const [last] = await appendTexts(history, "room:a", ["m1"]);
+        await outlive(store, "room:a", SHORT_TTL_MS);
+
+        expect(await history.latest("room:a", 10)).toEqual([]);
+        expect(await history.before("room:a", HUGE_SEQUENCE_ID, 10)).toEqual([]);
+        expect(await history.after("room:a", last!.id)).toEqual({ messages: [], complete: false });
+
+        const reborn = await history.append("room:a", { from: "ann", text: "hello again", clientId: "c-1" });
+        expect(reborn.duplicate).toBe(false);
+        expect(reborn.message).toMatchObject({ text: "hello again", prev: "" });
+        expect(reborn.message.id > last!.id).toBe(true);
+        expect(await history.after("room:a", last!.id)).toEqual({ messages: [reborn.message], complete: false });
+        expect(await history.after("room:a", reborn.message.id)).toEqual({ messages: [], complete: true });
+      });
     });
   });
+}
+
+/**
+ * Lets the store's time run on until it has dropped `log`: moves an injected clock by the TTL
+ * (`log` was appended to at or before now), or waits, with a deadline, until the server has
+ * expired every key of `log`.
+ */
+async function outlive(store: HistoryUnderTest, log: string, ttlMs: number): Promise<void> {
+  const { clock, history } = store;
+  if (clock.kind === "injected") {
+    clock.advance(ttlMs);
+    return;
+  }
+  await expect.poll(() => history.latest(log, 1), { timeout: DEADLINE_MS }).toEqual([]);
+  await expect.poll(() => clock.timesToLive(log), { timeout: DEADLINE_MS }).toEqual([-2, -2]);
 }
