@@ -1,8 +1,20 @@
 import type { DirectMessage, RoomPresence, RoomSummary } from "../../protocol/index.js";
 
-/** Sorts a room listing by name, in place, as `Presence.listRooms` answers it. */
-export function sortByRoom(rooms: RoomSummary[]): RoomSummary[] {
-  return rooms.sort((a, b) => (a.room < b.room ? -1 : a.room > b.room ? 1 : 0));
+/**
+ * Orders names by code point, which is the byte order of their UTF-8 (Redis's lexicographic
+ * order), so that every implementation sorts and pages alike. `<` on strings compares UTF-16
+ * code units instead, which puts U+E000–U+FFFF after the astral planes.
+ */
+export function compareNames(a: string, b: string): number {
+  const length = Math.min(a.length, b.length);
+  for (let index = 0; index < length; index++) {
+    const left = a.codePointAt(index)!;
+    const right = b.codePointAt(index)!;
+    if (left !== right) return left - right;
+    // Both are the same astral character: skip its second code unit.
+    if (left > 0xffff) index++;
+  }
+  return a.length - b.length;
 }
 
 /** What one node holds, for the admin listing. */
@@ -27,6 +39,40 @@ export interface RoomLeave {
   members: number;
 }
 
+/** Some members of a room, and how many there are in all. */
+export interface RoomMembers {
+  /** At most the `limit` asked for, sorted by name (`compareNames`). */
+  members: string[];
+  /** Distinct users in the room. */
+  count: number;
+}
+
+/** One page of the room listing. */
+export interface RoomPage {
+  /** Rooms with at least one member, by name (`compareNames`). */
+  rooms: RoomSummary[];
+  /** Present when there may be more rooms: pass it as `cursor` to get the next page. */
+  nextCursor?: string;
+}
+
+/** Bounds of the DMs held for offline users, so that no sender can crowd out the others' DMs. */
+export interface HeldCaps {
+  /** DMs one inbox holds; once it is full, more DMs are not held (the ones it holds stay). 0 holds none. */
+  maxHeldPerRecipient: number;
+  /**
+   * DMs of one sender held at once, across all recipients; a released DM gives its place back. The
+   * count lapses with the sender's last DM held, as an inbox does. 0 holds none.
+   */
+  maxHeldPerSender: number;
+}
+
+/**
+ * What became of a DM sent to a user: `online` (a socket of theirs gets it live), `held` (kept
+ * in their inbox until they connect), or `not_held` (nobody gets it later: no holding time was
+ * given, or the recipient's inbox or the sender's allowance of held DMs is full).
+ */
+export type HoldOutcome = "online" | "held" | "not_held";
+
 /**
  * Who is connected, on which node, and in which rooms, counted per socket so that a user with
  * several tabs joins once and leaves once. Every method counts the calling node's sockets; the
@@ -35,29 +81,42 @@ export interface RoomLeave {
 export interface Presence {
   /** Starts background work (heartbeats, reaping dead nodes). */
   start(): Promise<void>;
-  /** A socket of `user` connected to this node. */
-  userConnected(user: string): Promise<void>;
+  /**
+   * A socket of `user` connected to this node. With `maxSockets` > 0, atomically refuses
+   * (returns false, records nothing) when the user already has `maxSockets` sockets
+   * cluster-wide. 0 or no `maxSockets`: no cap.
+   */
+  userConnected(user: string, maxSockets?: number): Promise<boolean>;
   /** A socket of `user` left this node. */
   userDisconnected(user: string): Promise<void>;
   /** A socket of `user` on this node joined `room`. */
   joinedRoom(room: string, user: string): Promise<RoomJoin>;
   /** A socket of `user` on this node left `room`. */
   leftRoom(room: string, user: string): Promise<RoomLeave>;
-  /** Distinct users in the room, sorted. */
-  membersOf(room: string): Promise<string[]>;
-  /** Rooms with at least one member, sorted by name. */
-  listRooms(): Promise<RoomSummary[]>;
+  /**
+   * Some `limit` members of the room (all of them when there are no more), sorted, and the
+   * total of distinct users. The work is bounded by `limit`, not by the size of the room, so
+   * which members a huge room answers with is unspecified.
+   */
+  membersOf(room: string, limit: number): Promise<RoomMembers>;
+  /**
+   * One page of at most `limit` rooms with at least one member, by name, after `cursor` (the
+   * `nextCursor` of the previous page; none for the first). Page until there is no `nextCursor`:
+   * a page may be shorter than `limit` and still have one.
+   */
+  listRooms(page: { cursor?: string; limit: number }): Promise<RoomPage>;
   /** The nodes that hold at least one socket of `user`. */
   nodesOf(user: string): Promise<string[]>;
   /**
-   * Atomically: if `dm.to` is online, returns true; otherwise, when `keepForMs` is given, keeps
-   * `dm` in their inbox (which lapses `keepForMs` after the last DM held) and returns false.
-   * Without `keepForMs` nothing is held: the recipient gets only live DMs.
+   * "online" when `dm.to` has a socket; otherwise, when `keepForMs` is given and neither cap is
+   * reached (the recipient's inbox, the DMs the sender has held), keeps `dm` in the inbox (which
+   * lapses `keepForMs` after the last DM held) and answers "held"; else "not_held". Never evicts
+   * a DM already held. Without `keepForMs` the recipient gets only live DMs.
    */
-  holdUnlessOnline(dm: DirectMessage, keepForMs?: number): Promise<boolean>;
+  holdUnlessOnline(dm: DirectMessage, keepForMs?: number): Promise<HoldOutcome>;
   /** The DMs held for `user`, oldest first. They stay held until released. */
   heldFor(user: string): Promise<DirectMessage[]>;
-  /** Stops holding `dm` for its recipient: a client of theirs has it. */
+  /** Stops holding `dm` for its recipient: a client of theirs has it. Its sender may hold one more. */
   releaseHeld(dm: DirectMessage): Promise<void>;
   /** Live nodes and their counts. */
   listNodes(): Promise<NodeSummary[]>;

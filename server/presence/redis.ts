@@ -3,17 +3,34 @@ import { UnavailableError } from "../errors.js";
 import type { RedisConnection } from "../redis/connection.js";
 import type { RedisKeys } from "../redis/keys.js";
 import { MemoryPresence } from "./memory.js";
-import { sortByRoom, type NodeSummary, type Presence, type RoomJoin, type RoomLeave } from "./presence.js";
-import { HOLD_UNLESS_ONLINE, ROOM_PURGE_NODE, ROOM_SET, USER_DISCONNECT } from "./redis-scripts.js";
+import {
+  compareNames,
+  type HeldCaps,
+  type HoldOutcome,
+  type NodeSummary,
+  type Presence,
+  type RoomJoin,
+  type RoomLeave,
+  type RoomMembers,
+  type RoomPage,
+} from "./presence.js";
+import {
+  HELD_FROM_RELEASE,
+  HELD_FROM_RESERVE,
+  HOLD_UNLESS_ONLINE,
+  ROOM_MEMBERS,
+  ROOM_PURGE_NODE,
+  ROOM_SET,
+  USER_CONNECT,
+  USER_DISCONNECT,
+} from "./redis-scripts.js";
 
-export interface RedisPresenceOptions {
+export interface RedisPresenceOptions extends HeldCaps {
   redis: RedisConnection;
   keys: RedisKeys;
   nodeId: string;
   /** A node whose heartbeat is older than this is dead; its entries are removed. */
   heartbeatTtlMs: number;
-  /** DMs held per offline user. */
-  maxHeldPerUser: number;
   log: PresenceLog;
 }
 
@@ -37,9 +54,6 @@ function describeError(error: unknown): { name: string; message: string } {
 /** A held DM as the inbox list keeps it: the same DM always gives the same entry, to remove it by. */
 const heldEntry = (dm: DirectMessage): string =>
   JSON.stringify({ id: dm.id, from: dm.from, to: dm.to, text: dm.text, ts: dm.ts, prev: dm.prev });
-
-/** A room with no members is dropped from the room index once it has been empty this long. */
-const EMPTY_ROOM_GRACE_MS = 60_000;
 
 interface AliveRecord {
   sockets: number;
@@ -66,7 +80,8 @@ export class RedisPresence implements Presence {
   private outageLogged = false;
 
   constructor(private readonly options: RedisPresenceOptions) {
-    this.local = new MemoryPresence(options.nodeId, options.maxHeldPerUser);
+    const { maxHeldPerRecipient, maxHeldPerSender } = options;
+    this.local = new MemoryPresence(options.nodeId, { maxHeldPerRecipient, maxHeldPerSender });
   }
 
   private get node(): string {
@@ -83,18 +98,28 @@ export class RedisPresence implements Presence {
     }, interval);
   }
 
-  async userConnected(user: string): Promise<void> {
+  async userConnected(user: string, maxSockets = 0): Promise<boolean> {
     const { keys, redis } = this.options;
+    // The cap is cluster-wide, so only Redis applies it; the mirror counts first and is undone on refusal.
     await this.local.userConnected(user);
+    let admitted: boolean;
     try {
+      // The node's user set first: should this node die right after, its reaper still finds the user.
       await redis.command(keys.nodeUsers(this.node), ["SADD", keys.nodeUsers(this.node), user]);
-      await redis.command(keys.userNodes(user), ["HINCRBY", keys.userNodes(user), this.node, "1"]);
+      admitted = (await redis.run<number>(USER_CONNECT, [keys.userNodes(user)], [this.node, String(maxSockets)])) === 1;
     } catch (error) {
       // The connection is refused: undo it here too.
       await this.local.userDisconnected(user);
       this.dirty = true;
       throw error;
     }
+    if (!admitted) {
+      await this.local.userDisconnected(user);
+      if (this.local.socketsOf(user) === 0) {
+        await this.marking(() => redis.command(keys.nodeUsers(this.node), ["SREM", keys.nodeUsers(this.node), user]));
+      }
+    }
+    return admitted;
   }
 
   async userDisconnected(user: string): Promise<void> {
@@ -113,8 +138,9 @@ export class RedisPresence implements Presence {
     await this.local.joinedRoom(room, user);
     try {
       await redis.command(keys.nodeRooms(this.node), ["SADD", keys.nodeRooms(this.node), room]);
-      await redis.command(keys.rooms(), ["ZADD", keys.rooms(), String(Date.now()), room]);
       const [first, , members] = await this.setRoomSockets(room, user, this.local.socketsIn(room, user));
+      // After the count, never before: see `unindexIfEmpty`.
+      await redis.command(keys.roomIndex(), ["ZADD", keys.roomIndex(), "0", room]);
       return { firstInRoom: first === 1, members };
     } catch (error) {
       // The join did not happen: undo it here too.
@@ -132,33 +158,50 @@ export class RedisPresence implements Presence {
       if (this.local.roomMembers(room).size === 0) {
         await redis.command(keys.nodeRooms(this.node), ["SREM", keys.nodeRooms(this.node), room]);
       }
+      if (members === 0) await this.unindexIfEmpty([room]);
       return { lastInRoom: last === 1, members };
     });
   }
 
-  async membersOf(room: string): Promise<string[]> {
+  async membersOf(room: string, limit: number): Promise<RoomMembers> {
     const key = this.options.keys.roomUsers(room);
-    const users = await this.options.redis.command<string[]>(key, ["HKEYS", key]);
-    return users.sort();
+    const [count, ...members] = await this.options.redis.run<[number, ...string[]]>(
+      ROOM_MEMBERS,
+      [key],
+      [String(Math.max(limit, 0))],
+    );
+    return { members: members.sort(compareNames), count };
   }
 
-  async listRooms(): Promise<RoomSummary[]> {
+  /** Two round trips whatever the number of rooms: the page of names, then their counts at once. */
+  async listRooms({ cursor, limit }: { cursor?: string; limit: number }): Promise<RoomPage> {
+    if (limit <= 0) return { rooms: [] };
     const { keys, redis } = this.options;
-    const candidates = await redis.command<string[]>(keys.rooms(), ["ZRANGE", keys.rooms(), "0", "-1", "WITHSCORES"]);
-    const rooms: RoomSummary[] = [];
-    const stale: string[] = [];
+    const index = keys.roomIndex();
+    const start = cursor === undefined ? "-" : `(${cursor}`;
+    const names = await redis.command<string[]>(index, [
+      "ZRANGE",
+      index,
+      start,
+      "+",
+      "BYLEX",
+      "LIMIT",
+      "0",
+      String(limit),
+    ]);
     const counts = await Promise.all(
-      candidates
-        .filter((_, index) => index % 2 === 0)
-        .map((room) => redis.command<number>(keys.roomUsers(room), ["HLEN", keys.roomUsers(room)])),
+      names.map((room) => redis.command<number>(keys.roomUsers(room), ["HLEN", keys.roomUsers(room)])),
     );
-    counts.forEach((members, index) => {
-      const room = candidates[index * 2]!;
+    const rooms: RoomSummary[] = [];
+    const empty: string[] = [];
+    names.forEach((room, position) => {
+      const members = counts[position]!;
       if (members > 0) rooms.push({ room, members });
-      else if (Number(candidates[index * 2 + 1]) < Date.now() - EMPTY_ROOM_GRACE_MS) stale.push(room);
+      else empty.push(room);
     });
-    if (stale.length > 0) await redis.command(keys.rooms(), ["ZREM", keys.rooms(), ...stale]);
-    return sortByRoom(rooms);
+    // Left behind by a leave that failed half-way; rare, so the extra round trips are too.
+    if (empty.length > 0) await this.unindexIfEmpty(empty);
+    return names.length === limit ? { rooms, nextCursor: names.at(-1)! } : { rooms };
   }
 
   async nodesOf(user: string): Promise<string[]> {
@@ -166,14 +209,34 @@ export class RedisPresence implements Presence {
     return this.options.redis.command<string[]>(key, ["HKEYS", key]);
   }
 
-  async holdUnlessOnline(dm: DirectMessage, keepForMs?: number): Promise<boolean> {
-    const { keys, redis } = this.options;
-    const online = await redis.run<number>(
-      HOLD_UNLESS_ONLINE,
-      [keys.userNodes(dm.to), keys.userInbox(dm.to)],
-      [heldEntry(dm), String(this.options.maxHeldPerUser), keepForMs === undefined ? "" : String(keepForMs)],
+  /**
+   * The sender's count and the recipient's inbox live in different slots, so this takes two
+   * scripts: the first reserves a place in the sender's allowance (so that concurrent DMs cannot
+   * overshoot it), the second holds the DM, and the reservation is given back when it did not.
+   */
+  async holdUnlessOnline(dm: DirectMessage, keepForMs?: number): Promise<HoldOutcome> {
+    const { keys, redis, maxHeldPerSender, maxHeldPerRecipient } = this.options;
+    const recipient = [keys.userNodes(dm.to), keys.userInbox(dm.to)];
+    const hold = (keep: string) =>
+      redis.run<HoldOutcome>(HOLD_UNLESS_ONLINE, recipient, [heldEntry(dm), String(maxHeldPerRecipient), keep]);
+    if (keepForMs === undefined) return hold("");
+    // Most DMs go to users who are online: spare them the reservation and its undoing.
+    if (await this.isOnline(dm.to)) return "online";
+    const sender = keys.heldFrom(dm.from);
+    const reserved = await redis.run<number>(
+      HELD_FROM_RESERVE,
+      [sender],
+      [String(maxHeldPerSender), String(keepForMs)],
     );
-    return online === 1;
+    // At the sender's cap the DM is not held, but the recipient may have come online meanwhile.
+    const outcome = await hold(reserved === 1 ? String(keepForMs) : "");
+    if (reserved === 1 && outcome !== "held") await redis.run(HELD_FROM_RELEASE, [sender], []);
+    return outcome;
+  }
+
+  private async isOnline(user: string): Promise<boolean> {
+    const key = this.options.keys.userNodes(user);
+    return (await this.options.redis.command<number>(key, ["EXISTS", key])) === 1;
   }
 
   async heldFor(user: string): Promise<DirectMessage[]> {
@@ -183,8 +246,11 @@ export class RedisPresence implements Presence {
   }
 
   async releaseHeld(dm: DirectMessage): Promise<void> {
-    const key = this.options.keys.userInbox(dm.to);
-    await this.options.redis.command(key, ["LREM", key, "1", heldEntry(dm)]);
+    const { keys, redis } = this.options;
+    const inbox = keys.userInbox(dm.to);
+    const removed = await redis.command<number>(inbox, ["LREM", inbox, "1", heldEntry(dm)]);
+    // Only the release that removed it gives the sender's place back (two sockets may acknowledge one DM).
+    if (removed === 1) await redis.run(HELD_FROM_RELEASE, [keys.heldFrom(dm.from)], []);
   }
 
   async listNodes(): Promise<NodeSummary[]> {
@@ -230,6 +296,25 @@ export class RedisPresence implements Presence {
   private setRoomSockets(room: string, user: string, sockets: number): Promise<[number, number, number]> {
     const { keys, redis } = this.options;
     return redis.run(ROOM_SET, [keys.roomUsers(room), keys.roomNodeUsers(room, this.node)], [user, String(sockets)]);
+  }
+
+  /**
+   * Takes rooms found empty out of the room index, without losing a concurrent join on another
+   * node. The index and a room's count live in different slots, so no script can cover both;
+   * instead: remove first, then count, and put back the rooms that have members. A join writes
+   * its count before it adds the room to the index. So either the join's ZADD comes after our
+   * ZREM, and the room stays indexed, or it came before, and then so did the join's count, which
+   * our HLEN sees: we add the room back.
+   */
+  private async unindexIfEmpty(rooms: string[]): Promise<void> {
+    const { keys, redis } = this.options;
+    const index = keys.roomIndex();
+    await redis.command(index, ["ZREM", index, ...rooms]);
+    const counts = await Promise.all(
+      rooms.map((room) => redis.command<number>(keys.roomUsers(room), ["HLEN", keys.roomUsers(room)])),
+    );
+    const occupied = rooms.filter((_, position) => counts[position]! > 0);
+    if (occupied.length > 0) await redis.command(index, ["ZADD", index, ...occupied.flatMap((room) => ["0", room])]);
   }
 
   private async writeAlive(mode: "NX" | "XX"): Promise<boolean> {
@@ -291,13 +376,16 @@ export class RedisPresence implements Presence {
       const nodeKey = keys.roomNodeUsers(room, this.node);
       const stored = await redis.command<string[]>(nodeKey, ["HKEYS", nodeKey]);
       const mirror = this.local.roomMembers(room);
+      let emptied = false;
       for (const user of new Set([...stored, ...mirror.keys()])) {
         const [, last, members] = await this.setRoomSockets(room, user, mirror.get(user) ?? 0);
         if (last === 1) this.announceLeave({ room, user, event: "leave", members });
+        emptied = members === 0;
       }
       const command = mirror.size > 0 ? "SADD" : "SREM";
       await redis.command(keys.nodeRooms(this.node), [command, keys.nodeRooms(this.node), room]);
-      if (mirror.size > 0) await redis.command(keys.rooms(), ["ZADD", keys.rooms(), String(Date.now()), room]);
+      if (mirror.size > 0) await redis.command(keys.roomIndex(), ["ZADD", keys.roomIndex(), "0", room]);
+      else if (emptied) await this.unindexIfEmpty([room]);
     }
     const users = await redis.command<string[]>(keys.nodeUsers(this.node), ["SMEMBERS", keys.nodeUsers(this.node)]);
     for (const user of users) {
@@ -343,6 +431,7 @@ export class RedisPresence implements Presence {
   private async purgeNode(node: string): Promise<void> {
     const { keys, redis } = this.options;
     const rooms = await redis.command<string[]>(keys.nodeRooms(node), ["SMEMBERS", keys.nodeRooms(node)]);
+    const emptied: string[] = [];
     for (const room of rooms) {
       const [members, ...left] = await redis.run<[number, ...string[]]>(
         ROOM_PURGE_NODE,
@@ -350,7 +439,9 @@ export class RedisPresence implements Presence {
         [],
       );
       for (const user of left) this.announceLeave({ room, user, event: "leave", members });
+      if (members === 0) emptied.push(room);
     }
+    if (emptied.length > 0) await this.unindexIfEmpty(emptied);
     const users = await redis.command<string[]>(keys.nodeUsers(node), ["SMEMBERS", keys.nodeUsers(node)]);
     for (const user of users) await redis.command(keys.userNodes(user), ["HDEL", keys.userNodes(user), node]);
     for (const key of [keys.nodeRooms(node), keys.nodeUsers(node), keys.nodeAlive(node)]) {

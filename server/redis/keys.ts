@@ -8,6 +8,8 @@ export function redisKeys(prefix: string) {
     userNodes: (user: string) => `${prefix}:{u:${user}}:nodes`,
     /** List of DMs (JSON) held until the user next connects. */
     userInbox: (user: string) => `${prefix}:{u:${user}}:inbox`,
+    /** Count of the DMs this user sent that are held for others, lapsing with the last one held. */
+    heldFrom: (user: string) => `${prefix}:{u:${user}}:held-from`,
     /** Hash user → sockets in the room, cluster-wide. */
     roomUsers: (room: string) => `${prefix}:{r:${room}}:users`,
     /** Hash user → sockets in the room on one node: what to take back when that node dies. */
@@ -22,8 +24,12 @@ export function redisKeys(prefix: string) {
     nodeReaper: (node: string) => `${prefix}:{n:${node}}:reaper`,
     /** Sorted set node → last heartbeat ms: every node that may hold entries. */
     nodes: () => `${prefix}:nodes`,
-    /** Sorted set room → last join ms: candidate rooms for `rooms:list`. */
-    rooms: () => `${prefix}:rooms`,
+    /**
+     * Sorted set of room names, every score 0, so that `rooms:list` pages through it by name
+     * (ZRANGE BYLEX). It holds every room with members; an emptied room leaves it at its last
+     * leave, or when a reaper or a listing finds it empty.
+     */
+    roomIndex: () => `${prefix}:room-index`,
     /** Hash {name, salt, hash} of the name claim covering a confusable skeleton; expires unused. */
     claim: (skeleton: string) => `${prefix}:{c:${skeleton}}:claim`,
     /** Stream of a history log; its entry ids are the message ids. */

@@ -1,12 +1,13 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { RoomPresence } from "../../protocol/index.js";
 import { MemoryPresence } from "../../server/presence/memory.js";
+import type { HeldCaps } from "../../server/presence/presence.js";
 import { RedisPresence } from "../../server/presence/redis.js";
-import type { RedisHandles } from "../../server/redis/connection.js";
+import type { RedisConnection, RedisHandles } from "../../server/redis/connection.js";
 import { redisKeys } from "../../server/redis/keys.js";
 import { RedisServer, uniquePrefix } from "../support/redis-server.js";
 import { DEADLINE_MS, openTestRedis, RecordingLog } from "./fixtures.js";
-import { describePresenceContract, directMessage } from "./presence.contract.js";
+import { describePresenceContract, directMessage, everyPage, numberedNames } from "./presence.contract.js";
 
 /** Small, so that dead nodes are noticed quickly; heartbeats go out every third of it. */
 const HEARTBEAT_TTL_MS = 2000;
@@ -23,16 +24,17 @@ async function startRedisNode(
   server: RedisServer,
   prefix: string,
   nodeId: string,
-  options: { maxHeldPerUser?: number; heartbeatTtlMs?: number } = {},
+  options: Partial<HeldCaps> & { heartbeatTtlMs?: number; connection?: (own: RedisConnection) => RedisConnection } = {},
 ): Promise<RedisNode> {
   const handles = await openTestRedis(server, prefix, nodeId);
   const log = new RecordingLog();
   const presence = new RedisPresence({
-    redis: handles.connection,
+    redis: options.connection?.(handles.connection) ?? handles.connection,
     keys: redisKeys(prefix),
     nodeId,
     heartbeatTtlMs: options.heartbeatTtlMs ?? HEARTBEAT_TTL_MS,
-    maxHeldPerUser: options.maxHeldPerUser ?? 100,
+    maxHeldPerRecipient: options.maxHeldPerRecipient ?? 100,
+    maxHeldPerSender: options.maxHeldPerSender ?? 100,
     log,
   });
   await presence.start();
@@ -50,8 +52,35 @@ async function startRedisNode(
 const byRoomThenUser = (a: RoomPresence, b: RoomPresence) =>
   a.room === b.room ? (a.user < b.user ? -1 : 1) : a.room < b.room ? -1 : 1;
 
-describePresenceContract("MemoryPresence", async ({ maxHeldPerUser }) => {
-  const presence = new MemoryPresence("solo", maxHeldPerUser);
+/** Calls made to a connection, and round trips: a round is the calls made before any of them is answered. */
+interface CallCount {
+  calls: number;
+  rounds: number;
+}
+
+/** Wraps a connection so that it counts its calls and round trips into `count`. */
+function counting(count: CallCount): (own: RedisConnection) => RedisConnection {
+  return (own) => {
+    let answeredSinceLastCall = true;
+    const track = async <T>(call: () => Promise<T>): Promise<T> => {
+      count.calls += 1;
+      if (answeredSinceLastCall) count.rounds += 1;
+      answeredSinceLastCall = false;
+      try {
+        return await call();
+      } finally {
+        answeredSinceLastCall = true;
+      }
+    };
+    return {
+      command: (key, args) => track(() => own.command(key, args)),
+      run: (script, keys, args) => track(() => own.run(script, keys, args)),
+    };
+  };
+}
+
+describePresenceContract("MemoryPresence", async (caps) => {
+  const presence = new MemoryPresence("solo", caps);
   await presence.start();
   return { presence, nodeId: "solo", close: () => presence.close() };
 });
@@ -65,8 +94,8 @@ describe("on Redis", () => {
     await redis.stop();
   });
 
-  describePresenceContract("RedisPresence", async ({ maxHeldPerUser }) => {
-    const node = await startRedisNode(redis, uniquePrefix(), "node-a", { maxHeldPerUser });
+  describePresenceContract("RedisPresence", async (caps) => {
+    const node = await startRedisNode(redis, uniquePrefix(), "node-a", caps);
     return { presence: node.presence, nodeId: "node-a", close: () => node.close() };
   });
 
@@ -91,22 +120,132 @@ describe("on Redis", () => {
       expect(await a!.presence.joinedRoom("lobby", "ann")).toEqual({ firstInRoom: true, members: 1 });
       expect(await b!.presence.joinedRoom("lobby", "ann")).toEqual({ firstInRoom: false, members: 1 });
       expect(await b!.presence.joinedRoom("lobby", "bob")).toEqual({ firstInRoom: true, members: 2 });
-      expect(await a!.presence.membersOf("lobby")).toEqual(["ann", "bob"]);
-      expect(await a!.presence.listRooms()).toEqual([{ room: "lobby", members: 2 }]);
+      expect(await a!.presence.membersOf("lobby", 10)).toEqual({ members: ["ann", "bob"], count: 2 });
+      expect(await a!.presence.listRooms({ limit: 10 })).toEqual({ rooms: [{ room: "lobby", members: 2 }] });
 
       expect(await a!.presence.leftRoom("lobby", "ann")).toEqual({ lastInRoom: false, members: 2 });
-      expect(await b!.presence.membersOf("lobby")).toEqual(["ann", "bob"]);
+      expect(await b!.presence.membersOf("lobby", 10)).toEqual({ members: ["ann", "bob"], count: 2 });
       expect(await b!.presence.leftRoom("lobby", "ann")).toEqual({ lastInRoom: true, members: 1 });
-      expect(await a!.presence.membersOf("lobby")).toEqual(["bob"]);
+      expect(await a!.presence.membersOf("lobby", 10)).toEqual({ members: ["bob"], count: 1 });
+    });
+
+    it("caps a user's sockets cluster-wide: the sum over every node", async () => {
+      const [a, b] = await nodes(uniquePrefix(), "node-a", "node-b");
+      expect(await a!.presence.userConnected("ann", 3)).toBe(true);
+      expect(await a!.presence.userConnected("ann", 3)).toBe(true);
+      expect(await b!.presence.userConnected("ann", 3)).toBe(true);
+      expect(await a!.presence.userConnected("ann", 3)).toBe(false);
+      expect(await b!.presence.userConnected("ann", 3)).toBe(false);
+
+      await a!.presence.userDisconnected("ann");
+      expect(await b!.presence.userConnected("ann", 3)).toBe(true);
+      expect(await a!.presence.userConnected("ann", 3)).toBe(false);
+      await a!.presence.userDisconnected("ann");
+      expect((await a!.presence.nodesOf("ann")).sort()).toEqual(["node-b"]);
+    });
+
+    it("records nothing of a refused socket in Redis, not even the node's user set", async () => {
+      const prefix = uniquePrefix();
+      const [a, b] = await nodes(prefix, "node-a", "node-b");
+      const keys = redisKeys(prefix);
+      const { connection } = a!.handles;
+      await b!.presence.userConnected("ann", 1);
+      expect(await a!.presence.userConnected("ann", 1)).toBe(false);
+
+      expect(await connection.command<string[]>(keys.userNodes("ann"), ["HGETALL", keys.userNodes("ann")])).toEqual([
+        "node-b",
+        "1",
+      ]);
+      const onNodeA = keys.nodeUsers("node-a");
+      expect(await connection.command<string[]>(onNodeA, ["SMEMBERS", onNodeA])).toEqual([]);
+    });
+
+    it("keeps the room index to rooms with members: a room leaves it when emptied, on any node", async () => {
+      const prefix = uniquePrefix();
+      const [a, b] = await nodes(prefix, "node-a", "node-b");
+      const index = redisKeys(prefix).roomIndex();
+      const { connection } = a!.handles;
+      const score = (room: string) => connection.command<string | null>(index, ["ZSCORE", index, room]);
+
+      await a!.presence.joinedRoom("lobby", "ann");
+      await b!.presence.joinedRoom("lobby", "bob");
+      expect(await score("lobby")).toBe("0");
+      await a!.presence.leftRoom("lobby", "ann");
+      expect(await score("lobby")).toBe("0");
+      await b!.presence.leftRoom("lobby", "bob");
+      expect(await score("lobby")).toBeNull();
+      expect(await connection.command<number>(index, ["ZCARD", index])).toBe(0);
+
+      await b!.presence.joinedRoom("lobby", "bob");
+      expect(await score("lobby")).toBe("0");
+    });
+
+    it("writes the room index again once Redis lost it", async () => {
+      const prefix = uniquePrefix();
+      const [a] = await nodes(prefix, "node-a");
+      const keys = redisKeys(prefix);
+      const { connection } = a!.handles;
+      await a!.presence.joinedRoom("lobby", "ann");
+      // As after a restart without persistence: the heartbeat finds its key gone and writes everything again.
+      for (const key of [keys.roomIndex(), keys.nodeAlive("node-a")]) await connection.command(key, ["DEL", key]);
+      await expect
+        .poll(() => a!.presence.listRooms({ limit: 10 }), { timeout: DEADLINE_MS })
+        .toEqual({
+          rooms: [{ room: "lobby", members: 1 }],
+        });
+    });
+
+    it("drops from the index an empty room a listing comes across", async () => {
+      const prefix = uniquePrefix();
+      const [a] = await nodes(prefix, "node-a");
+      const index = redisKeys(prefix).roomIndex();
+      const { connection } = a!.handles;
+      await a!.presence.joinedRoom("lobby", "ann");
+      // What a node that lost Redis between its last leave and the ZREM leaves behind.
+      await connection.command(index, ["ZADD", index, "0", "ghost"]);
+
+      expect(await a!.presence.listRooms({ limit: 10 })).toEqual({ rooms: [{ room: "lobby", members: 1 }] });
+      expect(await connection.command<string[]>(index, ["ZRANGE", index, "0", "-1"])).toEqual(["lobby"]);
+    });
+
+    it("lists 10,000 rooms in 2 round trips per page: the names, then their counts at once", async () => {
+      const count: CallCount = { calls: 0, rounds: 0 };
+      const prefix = uniquePrefix();
+      // No heartbeat during the count: it would share the counted connection.
+      const node = await startRedisNode(redis, prefix, "node-a", {
+        heartbeatTtlMs: 600_000,
+        connection: counting(count),
+      });
+      started.push(node);
+      const rooms = numberedNames("room-", 10_000);
+      for (let start = 0; start < rooms.length; start += 1000) {
+        await Promise.all(rooms.slice(start, start + 1000).map((room) => node.presence.joinedRoom(room, "ann")));
+      }
+
+      for (const limit of [100, 1000]) {
+        const pages = [];
+        let cursor: string | undefined;
+        do {
+          Object.assign(count, { calls: 0, rounds: 0 });
+          const page = await node.presence.listRooms({ cursor, limit });
+          pages.push({ rooms: page.rooms.length, ...count });
+          cursor = page.nextCursor;
+        } while (cursor !== undefined);
+        const full = pages.slice(0, 10_000 / limit);
+        expect(full).toEqual(Array(10_000 / limit).fill({ rooms: limit, calls: 1 + limit, rounds: 2 }));
+        // The cursor of the last full page leads to an empty one: one ZRANGE and nothing else.
+        expect(pages.slice(10_000 / limit)).toEqual([{ rooms: 0, calls: 1, rounds: 1 }]);
+      }
+      expect((await everyPage(node.presence, 1000)).flat().map(({ room }) => room)).toEqual([...rooms].sort());
     });
 
     it("hands a DM held by one node over to the user's connection on another", async () => {
       const [a, b] = await nodes(uniquePrefix(), "node-a", "node-b");
       const dm = directMessage("ann", "dora", "wait for me");
-      expect(await a!.presence.holdUnlessOnline(dm, 60_000)).toBe(false);
+      expect(await a!.presence.holdUnlessOnline(dm, 60_000)).toBe("held");
       await b!.presence.userConnected("dora");
       expect(await b!.presence.heldFor("dora")).toEqual([dm]);
-      expect(await a!.presence.holdUnlessOnline(directMessage("ann", "dora", "live"), 60_000)).toBe(true);
+      expect(await a!.presence.holdUnlessOnline(directMessage("ann", "dora", "live"), 60_000)).toBe("online");
       await b!.presence.releaseHeld(dm);
       expect(await a!.presence.heldFor("dora")).toEqual([]);
     });
@@ -127,7 +266,7 @@ describe("on Redis", () => {
       for (const user of ["ann", "bob"]) await survivor!.presence.userConnected(user);
       await survivor!.presence.joinedRoom("lobby", "ann");
       await survivor!.presence.joinedRoom("lobby", "bob");
-      expect(await survivor!.presence.membersOf("lobby")).toEqual(["ann", "bob", "cy"]);
+      expect(await survivor!.presence.membersOf("lobby", 10)).toEqual({ members: ["ann", "bob", "cy"], count: 3 });
 
       // The doomed node loses Redis for good: its heartbeats stop, and nothing purges its entries.
       const diedAt = Date.now();
@@ -143,8 +282,13 @@ describe("on Redis", () => {
         { room: "games", user: "ann", event: "leave", members: 0 },
         { room: "lobby", user: "cy", event: "leave", members: 2 },
       ]);
-      expect(await survivor!.presence.membersOf("lobby")).toEqual(["ann", "bob"]);
-      expect(await survivor!.presence.membersOf("games")).toEqual([]);
+      expect(await survivor!.presence.membersOf("lobby", 10)).toEqual({ members: ["ann", "bob"], count: 2 });
+      expect(await survivor!.presence.membersOf("games", 10)).toEqual({ members: [], count: 0 });
+      // The room the dead node emptied left the index; the other one stayed.
+      const index = redisKeys(prefix).roomIndex();
+      expect(await survivor!.handles.connection.command<string[]>(index, ["ZRANGE", index, "0", "-1"])).toEqual([
+        "lobby",
+      ]);
       expect(await survivor!.presence.nodesOf("ann")).toEqual(["node-b"]);
       expect(await survivor!.presence.nodesOf("cy")).toEqual([]);
       expect((await survivor!.presence.listNodes()).map((node) => node.node)).toEqual(["node-b"]);
