@@ -39,6 +39,8 @@ export const RETRYABLE_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(
 export interface ErrorBody {
   code: ErrorCode;
   message: string;
+  /** With `rate_limited`: how long to wait before trying again, in milliseconds. */
+  retryAfterMs?: number;
 }
 
 /** Every ack is `{ ok: true, ...result }` or `{ ok: false, error }`. */
@@ -56,6 +58,11 @@ export const LIMITS = {
   defaultHistory: 50,
   /** Largest page `room:history` answers with. */
   maxHistoryPage: 200,
+  /** The `rooms:list` page size without `limit`, and the largest `limit`. */
+  defaultRoomsPage: 100,
+  maxRoomsPage: 500,
+  /** Longest `rooms:list` cursor (a room name, so never longer than one). */
+  maxCursor: 64,
 } as const;
 
 /** A message in a room, as stored and as broadcast. */
@@ -123,7 +130,10 @@ export interface JoinRequest {
 }
 export interface JoinResult {
   room: string;
+  /** The room's members, sorted; in a very large room only some of them (see `memberCount`). */
   members: string[];
+  /** Distinct users in the room, cluster-wide; more than `members.length` in a very large room. */
+  memberCount: number;
   history: ChatMessage[];
   /** False when `since` was given but the room's log no longer reaches back to it. */
   recovered: boolean;
@@ -150,10 +160,18 @@ export interface HistoryRequest {
 export interface HistoryResult {
   messages: ChatMessage[];
 }
-/** `rooms:list` takes an empty object (older clients send nothing at all). */
-export type RoomsRequest = Record<string, never>;
+/** `rooms:list` pages through the rooms by name (older clients send nothing, and get the first page). */
+export interface RoomsRequest {
+  /** The `nextCursor` of the previous page; without it, the first page. */
+  cursor?: string;
+  /** Rooms per page, 1 to LIMITS.maxRoomsPage, default LIMITS.defaultRoomsPage. */
+  limit?: number;
+}
 export interface RoomsResult {
+  /** Rooms with at least one member, by name. */
   rooms: RoomSummary[];
+  /** Present when there may be more rooms: send it as `cursor` for the next page. */
+  nextCursor?: string;
 }
 export interface DirectSendRequest {
   to: string;
@@ -164,6 +182,12 @@ export interface DirectSendResult {
   message: DirectMessage;
   /** Whether the recipient had a live connection; if not, the message waits in their inbox. */
   online: boolean;
+  /**
+   * When not online: whether the DM waits in their inbox. False when nothing is held for that
+   * name (an unclaimed name in open mode) or the inbox or the sender's allowance of held DMs is full;
+   * the DM is still in the conversation's history.
+   */
+  held?: boolean;
 }
 /** The result of events whose ack carries nothing but `ok`. */
 export type EmptyResult = Record<never, never>;
@@ -316,14 +340,22 @@ export function formatMessageId(ms: number, seq: number): string {
   return `${String(ms).padStart(13, "0")}-${String(seq).padStart(6, "0")}`;
 }
 
-const MESSAGE_ID = /^(\d{13})-(\d{6,})$/;
+// The sequence has 6 digits, or more without a leading zero: one spelling per id.
+const MESSAGE_ID = /^(\d{13})-(\d{6}|[1-9]\d{6,19})$/;
+/** Redis stream ids (and so message ids) count their sequence in 64 unsigned bits. */
+const MAX_SEQUENCE = 2n ** 64n - 1n;
 
-/** Parses a message id; `undefined` when it is not one. */
-export function parseMessageId(id: unknown): { ms: number; seq: number } | undefined {
+/**
+ * Parses a message id; `undefined` when it is not one in canonical form, or its sequence does not
+ * fit 64 bits. `seq` is exact only up to 2^53; `seqDigits` is the sequence as written.
+ */
+export function parseMessageId(id: unknown): { ms: number; seq: number; seqDigits: string } | undefined {
   if (typeof id !== "string") return undefined;
   const match = MESSAGE_ID.exec(id);
   if (!match) return undefined;
-  return { ms: Number(match[1]), seq: Number(match[2]) };
+  const digits = match[2]!;
+  if (BigInt(digits) > MAX_SEQUENCE) return undefined;
+  return { ms: Number(match[1]), seq: Number(digits), seqDigits: digits };
 }
 
 /** Orders message ids; equivalent to string order for well-formed ids. */

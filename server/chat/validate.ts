@@ -7,6 +7,7 @@ import {
   type JoinRequest,
   type LeaveRequest,
   type RefreshRequest,
+  type RoomsRequest,
   type SendRequest,
   type TypingRequest,
 } from "../../protocol/index.js";
@@ -36,6 +37,9 @@ function name(payload: Payload, key: string, kind: "user" | "room"): string {
   return check.name;
 }
 
+/** A lone surrogate: JSON can carry it, but UTF-8 (the wire, Redis) cannot, so it would not survive. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
 function text(payload: Payload, maxLength: number): string {
   const value = field(payload, "text");
   if (typeof value !== "string") throw badRequest("text must be a string");
@@ -43,13 +47,16 @@ function text(payload: Payload, maxLength: number): string {
   if (value.length > maxLength) {
     throw new CodedError(ErrorCode.TooLong, `text is longer than ${maxLength} characters`);
   }
+  if (LONE_SURROGATE.test(value)) throw badRequest("text must be well-formed Unicode (it has a lone surrogate)");
   return value;
 }
 
 function messageId(payload: Payload, key: string): string | undefined {
   const value = field(payload, key);
   if (value === undefined) return undefined;
-  if (parseMessageId(value) === undefined) throw badRequest(`${key} must be a message id`);
+  if (parseMessageId(value) === undefined) {
+    throw badRequest(`${key} must be a message id like 1767225600000-000001 (sequence within 64 bits)`);
+  }
   return value as string;
 }
 
@@ -57,10 +64,17 @@ function clientId(payload: Payload): string | undefined {
   const value = field(payload, "clientId");
   if (value === undefined) return undefined;
   const { min, max } = LIMITS.clientId;
-  if (typeof value !== "string" || value.length < min || value.length > max) {
+  if (typeof value !== "string" || value.length < min || value.length > max || LONE_SURROGATE.test(value)) {
     throw badRequest(`clientId must be a string of ${min} to ${max} characters`);
   }
   return value;
+}
+
+function wholeNumber(raw: unknown, key: string, max: number): number {
+  if (!Number.isInteger(raw) || (raw as number) < 1 || (raw as number) > max) {
+    throw badRequest(`${key} must be a whole number from 1 to ${max}`);
+  }
+  return raw as number;
 }
 
 function optional<T>(payload: Payload, key: string, read: (value: unknown) => T): T | undefined {
@@ -88,18 +102,21 @@ export function makeValidators(maxMessageLength: number) {
     },
     history(value: unknown): HistoryRequest {
       const payload = object(value);
-      const limit = optional(payload, "limit", (raw) => {
-        if (!Number.isInteger(raw) || (raw as number) < 1 || (raw as number) > LIMITS.maxHistoryPage) {
-          throw badRequest(`limit must be a whole number from 1 to ${LIMITS.maxHistoryPage}`);
-        }
-        return raw as number;
-      });
+      const limit = optional(payload, "limit", (raw) => wholeNumber(raw, "limit", LIMITS.maxHistoryPage));
       return { room: name(payload, "room", "room"), before: messageId(payload, "before"), limit };
     },
-    rooms(value: unknown): Record<string, never> {
+    rooms(value: unknown): RoomsRequest {
       // Older clients send nothing at all; anything else must be an object.
-      if (value !== undefined) object(value);
-      return {};
+      if (value === undefined) return {};
+      const payload = object(value);
+      const cursor = optional(payload, "cursor", (raw) => {
+        if (typeof raw !== "string" || raw.length === 0 || raw.length > LIMITS.maxCursor) {
+          throw badRequest(`cursor must be the nextCursor of a previous page`);
+        }
+        return raw;
+      });
+      const limit = optional(payload, "limit", (raw) => wholeNumber(raw, "limit", LIMITS.maxRoomsPage));
+      return { ...(cursor !== undefined ? { cursor } : {}), ...(limit !== undefined ? { limit } : {}) };
     },
     direct(value: unknown): DirectSendRequest {
       const payload = object(value);

@@ -38,7 +38,6 @@ const NOT_STRINGS: BadValue[] = [
   { label: "null", value: null },
   { label: "an array", value: ["lobby"] },
   { label: "an object", value: { name: "lobby" } },
-  { label: "binary", value: Buffer.from("lobby") },
   { label: "empty", value: "" },
 ];
 
@@ -58,18 +57,28 @@ export function badNames(kind: "user" | "room"): BadValue[] {
   ];
 }
 
-const BAD_TEXTS: BadValue[] = [...NOT_STRINGS, { label: "60 KB", value: LARGE, code: ErrorCode.TooLong }];
+const BAD_TEXTS: BadValue[] = [
+  ...NOT_STRINGS,
+  { label: "60 KB", value: LARGE, code: ErrorCode.TooLong },
+  // Storing it would store U+FFFD instead: acked as sent, kept as something else.
+  ...labelled("\ud800", "a\udc00b", "\udbff"),
+];
 
 const BAD_CLIENT_IDS: BadValue[] = [
   ...NOT_STRINGS,
   { label: "one too long", value: "c".repeat(LIMITS.clientId.max + 1) },
   { label: "60 KB", value: LARGE },
+  ...labelled("\ud800"),
 ];
 
 const BAD_MESSAGE_IDS: BadValue[] = [
   ...NOT_STRINGS,
   { label: "not an id", value: "nope" },
   { label: "an id without its padding", value: "1-1" },
+  // Each would reach Redis as an invalid stream id, or as another id than the one given.
+  { label: "a sequence beyond 64 bits", value: "1767225600000-18446744073709551616" },
+  { label: "a 20-digit sequence", value: "1767225600000-99999999999999999999" },
+  { label: "a padded long sequence", value: "1767225600000-0000001" },
   { label: "60 KB", value: LARGE },
 ];
 

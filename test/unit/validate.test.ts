@@ -67,6 +67,6 @@ describe("the validators", () => {
     const id = "0001700000000000-000001".slice(3);
     expect(validate.join({ room: "r", since: id }).since).toBe(id);
     expect(validate.history({ room: "r", before: id }).before).toBe(id);
-    expect(refusal(() => validate.join({ room: "r", since: "nope" })).message).toBe("since must be a message id");
+    expect(refusal(() => validate.join({ room: "r", since: "nope" })).message).toMatch(/^since must be a message id/);
   });
 });
