@@ -1,6 +1,7 @@
 import { createPublicKey } from "node:crypto";
 import { hostname } from "node:os";
 import { fileURLToPath } from "node:url";
+import proxyAddr from "@fastify/proxy-addr";
 
 /** Log levels pino understands. */
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -30,12 +31,19 @@ export interface Config {
   /** Longest message text in characters. @default 2000 */
   maxMessageLength: number;
   logLevel: LogLevel;
-  /** Bearer token of the /admin endpoints; empty disables them. */
+  /** Bearer token of the /admin endpoints, at least 32 characters; empty disables them. */
   adminToken: string;
-  /** Sustained sends per second per socket (room:send, dm:send, typing). 0 disables. @default 20 */
-  rateLimitPerSecond: number;
-  /** Burst allowance of the per-socket rate limit. @default 60 */
-  rateLimitBurst: number;
+  /**
+   * This deployment's public origin (e.g. `https://chat.example.com`). When set, and
+   * ALLOWED_ORIGINS is not, it is the only origin allowed to open a socket.
+   */
+  publicUrl?: string;
+  /** Which proxies' `X-Forwarded-For` is believed, as Fastify's `trustProxy` takes it. @default false */
+  trustProxy: TrustProxy;
+  /** Every abuse limit; each 0 turns that limit off. */
+  limits: LimitsConfig;
+  /** Rooms and DM logs expire this long after their last message. @default 30 days */
+  historyTtlMs: number;
   /** How long a node's heartbeat lives; a node silent this long is presumed dead. @default 8000 */
   heartbeatTtlMs: number;
   /** How long SIGTERM may take before the process exits anyway. @default 25000 */
@@ -44,6 +52,53 @@ export interface Config {
   publicDir: string;
   /** How handshakes prove who they are: signed tokens, or open mode with name claims. */
   auth: AuthConfig;
+}
+
+/**
+ * Which peers may tell the client's address in `X-Forwarded-For`: none (false), every one (true),
+ * this many hops in front of the node, or these addresses and subnets.
+ */
+export type TrustProxy = boolean | number | string[];
+
+/** The abuse limits. Per-user limits are summed over every socket of the user on every node. */
+export interface LimitsConfig {
+  /** Sustained `room:send` and `dm:send` per user, per second. @default 20 */
+  sendsPerSecond: number;
+  /** Sends a user may make at once before the sustained rate applies. @default 60 */
+  sendBurst: number;
+  /** `room:join` per user, per minute. @default 120 */
+  joinsPerMinute: number;
+  /** `room:history` per user, per minute. @default 300 */
+  historyPerMinute: number;
+  /** `rooms:list` per user, per minute. @default 60 */
+  roomsListPerMinute: number;
+  /** `typing` per user, per second. @default 5 */
+  typingPerSecond: number;
+  /** Concurrent sockets per client address, cluster-wide. @default 1000 */
+  socketsPerIp: number;
+  /** Handshakes per client address, per minute, cluster-wide. @default 600 */
+  handshakesPerIpPerMinute: number;
+  /** Concurrent sockets per user, cluster-wide. @default 20 */
+  socketsPerUser: number;
+  /** Rooms one socket may be in. @default 100 */
+  roomsPerSocket: number;
+  /** Members listed in a `room:join` answer; a larger room answers these and a count. @default 100 */
+  joinMembersListed: number;
+  /** DMs held for one offline user. @default 1000 */
+  dmsHeldPerRecipient: number;
+  /** DMs of one sender held in all inboxes together. @default 200 */
+  dmsHeldPerSender: number;
+  /** Bytes a connection may have waiting to be written to it before it is dropped. @default 1 MiB */
+  clientQueueBytes: number;
+  /**
+   * A connection with bytes waiting and nothing written to it for this long reads nothing, and is
+   * dropped (its pongs prove nothing). @default 45000, Socket.IO's ping interval plus timeout
+   */
+  clientStallMs: number;
+  /** Requests of one connection still being answered before it is dropped (a reconnect rejoins every room at once). @default 256 */
+  pendingRequestsPerSocket: number;
+  /** Failed admin sign-ins per client address, per minute. @default 10 */
+  adminFailuresPerMinute: number;
 }
 
 /** The key that verifies tokens; only one may be configured. */
@@ -126,6 +181,70 @@ function flag(env: Env, name: string): boolean {
   if (raw === "" || raw === "0" || raw === "false") return false;
   if (raw === "1" || raw === "true") return true;
   throw new ConfigError(name, `expected 1, 0, true or false, got "${raw}"`);
+}
+
+function trustProxy(env: Env): TrustProxy {
+  const raw = (env.TRUST_PROXY ?? "").trim();
+  if (raw === "" || raw === "false" || raw === "0") return false;
+  if (raw === "true") return true;
+  if (/^\d+$/.test(raw)) return integer(env, "TRUST_PROXY", 0, 0, 100);
+  const addresses = list(env, "TRUST_PROXY");
+  try {
+    proxyAddr.compile(addresses);
+  } catch (error) {
+    throw new ConfigError("TRUST_PROXY", `expected true, a hop count, or addresses and subnets: ${String(error)}`);
+  }
+  return addresses;
+}
+
+function publicUrl(env: Env): string | undefined {
+  const raw = (env.PUBLIC_URL ?? "").trim();
+  if (raw === "") return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError("PUBLIC_URL", `"${raw}" is not a URL like https://chat.example.com`);
+  }
+  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
+    throw new ConfigError("PUBLIC_URL", `expected https:// or http://, got "${parsed.protocol}"`);
+  }
+  return parsed.origin;
+}
+
+/** Shortest admin token accepted: a short one can be guessed, whatever limits attempts. */
+const MIN_ADMIN_TOKEN_LENGTH = 32;
+
+function adminToken(env: Env): string {
+  const token = (env.ADMIN_TOKEN ?? "").trim();
+  if (token !== "" && token.length < MIN_ADMIN_TOKEN_LENGTH) {
+    throw new ConfigError("ADMIN_TOKEN", `expected at least ${MIN_ADMIN_TOKEN_LENGTH} characters (or none)`);
+  }
+  return token;
+}
+
+const MAX = 1_000_000_000;
+
+function limitsConfig(env: Env): LimitsConfig {
+  return {
+    sendsPerSecond: integer(env, "RATE_LIMIT_PER_SECOND", 20, 0, MAX),
+    sendBurst: integer(env, "RATE_LIMIT_BURST", 60, 1, MAX),
+    joinsPerMinute: integer(env, "JOINS_PER_MINUTE", 120, 0, MAX),
+    historyPerMinute: integer(env, "HISTORY_PER_MINUTE", 300, 0, MAX),
+    roomsListPerMinute: integer(env, "ROOMS_LIST_PER_MINUTE", 60, 0, MAX),
+    typingPerSecond: integer(env, "TYPING_PER_SECOND", 5, 0, MAX),
+    socketsPerIp: integer(env, "SOCKETS_PER_IP", 1000, 0, MAX),
+    handshakesPerIpPerMinute: integer(env, "HANDSHAKES_PER_IP_PER_MINUTE", 600, 0, MAX),
+    socketsPerUser: integer(env, "SOCKETS_PER_USER", 20, 0, MAX),
+    roomsPerSocket: integer(env, "ROOMS_PER_SOCKET", 100, 0, MAX),
+    joinMembersListed: integer(env, "JOIN_MEMBERS_LISTED", 100, 1, 100_000),
+    dmsHeldPerRecipient: integer(env, "DMS_HELD_PER_RECIPIENT", 1000, 1, 1_000_000),
+    dmsHeldPerSender: integer(env, "DMS_HELD_PER_SENDER", 200, 1, 1_000_000),
+    clientQueueBytes: integer(env, "CLIENT_QUEUE_BYTES", 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
+    clientStallMs: integer(env, "CLIENT_STALL_MS", 45_000, 1000, 3_600_000),
+    pendingRequestsPerSocket: integer(env, "PENDING_REQUESTS_PER_SOCKET", 256, 1, 100_000),
+    adminFailuresPerMinute: integer(env, "ADMIN_FAILURES_PER_MINUTE", 10, 0, MAX),
+  };
 }
 
 /** Hides the password of a Redis URL, so that it can be logged. */
@@ -219,9 +338,11 @@ export function loadConfig(env: Env = process.env): Config {
     historySize: integer(env, "HISTORY_SIZE", 1000, 1, 1_000_000),
     maxMessageLength: integer(env, "MAX_MESSAGE_LENGTH", 2000, 1, 60_000),
     logLevel,
-    adminToken: (env.ADMIN_TOKEN ?? "").trim(),
-    rateLimitPerSecond: integer(env, "RATE_LIMIT_PER_SECOND", 20, 0, 1_000_000),
-    rateLimitBurst: integer(env, "RATE_LIMIT_BURST", 60, 1, 1_000_000),
+    adminToken: adminToken(env),
+    ...(publicUrl(env) !== undefined ? { publicUrl: publicUrl(env) } : {}),
+    trustProxy: trustProxy(env),
+    limits: limitsConfig(env),
+    historyTtlMs: integer(env, "HISTORY_TTL_DAYS", 30, 1, 3650) * 24 * 60 * 60 * 1000,
     heartbeatTtlMs: integer(env, "HEARTBEAT_TTL_MS", 8000, 500, 600_000),
     shutdownTimeoutMs: integer(env, "SHUTDOWN_TIMEOUT_MS", 25_000, 1000, 600_000),
     // The page is built next to the compiled server: dist/public beside dist/server.

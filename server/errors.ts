@@ -23,4 +23,18 @@ export class UnavailableError extends CodedError {
   }
 }
 
+/** A limit was reached; the body says how long to wait before trying again. */
+export class RateLimitedError extends CodedError {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(ErrorCode.RateLimited, message);
+  }
+
+  override toBody(): ErrorBody {
+    return { code: this.code, message: this.message, retryAfterMs: this.retryAfterMs };
+  }
+}
+
 export const badRequest = (message: string) => new CodedError(ErrorCode.BadRequest, message);

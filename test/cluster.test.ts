@@ -12,7 +12,7 @@ import {
   request,
   within,
 } from "./support/clients.js";
-import { startNode } from "./support/deployment.js";
+import { startNode, TEST_ADMIN_TOKEN } from "./support/deployment.js";
 import { RedisServer, uniquePrefix } from "./support/redis-server.js";
 
 let rooms = 0;
@@ -132,7 +132,7 @@ describe("cluster on one Redis (in-process nodes)", () => {
     const other = await connected(nodes[2]!.url, "lou");
     const reasons = tabs.map((tab) => new Promise((resolve) => tab.once("disconnect", resolve)));
     const notice = next(other, "notice", (n) => n.text === "maintenance soon");
-    const auth = { authorization: "Bearer test-admin-token" };
+    const auth = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
     const headers = { ...auth, "content-type": "application/json" };
     const kicked = await fetch(`${nodes[2]!.url}/admin/users/kim/kick`, { method: "POST", headers: auth });
     expect(kicked.status).toBe(200);

@@ -6,10 +6,31 @@ import { spawn } from "node:child_process";
 import { hostname } from "node:os";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../server/config.js";
+import { ConfigError, loadConfig, type LimitsConfig } from "../server/config.js";
 import { within } from "./support/clients.js";
 
 const MAIN = fileURLToPath(new URL("../dist/server/main.js", import.meta.url));
+
+/** The README's defaults of the abuse limits: variable → [key in `config.limits`, default, min, max]. */
+const LIMIT_DEFAULTS: Record<string, [keyof LimitsConfig, number, number, number]> = {
+  RATE_LIMIT_PER_SECOND: ["sendsPerSecond", 20, 0, 1_000_000_000],
+  RATE_LIMIT_BURST: ["sendBurst", 60, 1, 1_000_000_000],
+  JOINS_PER_MINUTE: ["joinsPerMinute", 120, 0, 1_000_000_000],
+  HISTORY_PER_MINUTE: ["historyPerMinute", 300, 0, 1_000_000_000],
+  ROOMS_LIST_PER_MINUTE: ["roomsListPerMinute", 60, 0, 1_000_000_000],
+  TYPING_PER_SECOND: ["typingPerSecond", 5, 0, 1_000_000_000],
+  SOCKETS_PER_IP: ["socketsPerIp", 1000, 0, 1_000_000_000],
+  HANDSHAKES_PER_IP_PER_MINUTE: ["handshakesPerIpPerMinute", 600, 0, 1_000_000_000],
+  SOCKETS_PER_USER: ["socketsPerUser", 20, 0, 1_000_000_000],
+  ROOMS_PER_SOCKET: ["roomsPerSocket", 100, 0, 1_000_000_000],
+  JOIN_MEMBERS_LISTED: ["joinMembersListed", 100, 1, 100_000],
+  DMS_HELD_PER_RECIPIENT: ["dmsHeldPerRecipient", 1000, 1, 1_000_000],
+  DMS_HELD_PER_SENDER: ["dmsHeldPerSender", 200, 1, 1_000_000],
+  CLIENT_QUEUE_BYTES: ["clientQueueBytes", 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024],
+  CLIENT_STALL_MS: ["clientStallMs", 45_000, 1000, 3_600_000],
+  PENDING_REQUESTS_PER_SOCKET: ["pendingRequestsPerSocket", 256, 1, 100_000],
+  ADMIN_FAILURES_PER_MINUTE: ["adminFailuresPerMinute", 10, 0, 1_000_000_000],
+};
 
 /** Every variable the server reads; the spawned processes get none of them from this environment. */
 const CONFIG_VARIABLES = [
@@ -29,6 +50,10 @@ const CONFIG_VARIABLES = [
   "SHUTDOWN_TIMEOUT_MS",
   "LOG_LEVEL",
   "PUBLIC_DIR",
+  "PUBLIC_URL",
+  "TRUST_PROXY",
+  "HISTORY_TTL_DAYS",
+  ...Object.keys(LIMIT_DEFAULTS),
 ];
 
 /** How a server process ended, and everything it printed. */
@@ -130,12 +155,16 @@ describe("loadConfig", () => {
       maxMessageLength: 2000,
       logLevel: "info",
       adminToken: "",
-      rateLimitPerSecond: 20,
-      rateLimitBurst: 60,
+      trustProxy: false,
+      historyTtlMs: 30 * 24 * 60 * 60 * 1000,
       heartbeatTtlMs: 8000,
       shutdownTimeoutMs: 25_000,
       publicDir: expect.stringMatching(/[/\\]public[/\\]?$/),
     });
+    expect(config.publicUrl).toBeUndefined();
+    expect(config.limits).toEqual(
+      Object.fromEntries(Object.values(LIMIT_DEFAULTS).map(([key, fallback]) => [key, fallback])),
+    );
   });
 
   it("treats an empty or blank number, HOST or NODE_ID as unset", () => {
@@ -161,11 +190,45 @@ describe("loadConfig", () => {
     ["PORT", "port", 0, 65_535],
     ["HISTORY_SIZE", "historySize", 1, 1_000_000],
     ["MAX_MESSAGE_LENGTH", "maxMessageLength", 1, 60_000],
-    ["RATE_LIMIT_PER_SECOND", "rateLimitPerSecond", 0, 1_000_000],
-    ["RATE_LIMIT_BURST", "rateLimitBurst", 1, 1_000_000],
     ["HEARTBEAT_TTL_MS", "heartbeatTtlMs", 500, 600_000],
     ["SHUTDOWN_TIMEOUT_MS", "shutdownTimeoutMs", 1000, 600_000],
   ];
+  for (const [variable, [key, , min, max]] of Object.entries(LIMIT_DEFAULTS)) {
+    it(`${variable}: a whole number from ${min} to ${max}`, () => {
+      expect(loadConfig({ [variable]: String(min) }).limits[key]).toBe(min);
+      expect(loadConfig({ [variable]: ` ${max} ` }).limits[key]).toBe(max);
+      if (min > 0) expect(refusal({ [variable]: String(min - 1) })).toMatch(new RegExp(`^invalid ${variable}: `));
+      expect(refusal({ [variable]: String(max + 1) })).toMatch(new RegExp(`^invalid ${variable}: `));
+      expect(refusal({ [variable]: "ten" })).toBe(`invalid ${variable}: expected a whole number, got "ten"`);
+    });
+  }
+
+  it("HISTORY_TTL_DAYS: whole days from 1 to 3650", () => {
+    expect(loadConfig({ HISTORY_TTL_DAYS: "2" }).historyTtlMs).toBe(2 * 24 * 60 * 60 * 1000);
+    expect(refusal({ HISTORY_TTL_DAYS: "0" })).toMatch(/^invalid HISTORY_TTL_DAYS: /);
+  });
+
+  it("TRUST_PROXY: unset or false, true, a hop count, or addresses and subnets", () => {
+    for (const off of ["", "false", "0"]) expect(loadConfig({ TRUST_PROXY: off }).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: "true" }).trustProxy).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: "2" }).trustProxy).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: "10.0.0.0/8, loopback" }).trustProxy).toEqual(["10.0.0.0/8", "loopback"]);
+    expect(refusal({ TRUST_PROXY: "not-an-address" })).toMatch(/^invalid TRUST_PROXY: /);
+  });
+
+  it("PUBLIC_URL: an http(s) URL, kept as its origin", () => {
+    expect(loadConfig({ PUBLIC_URL: "https://chat.example.com/app/" }).publicUrl).toBe("https://chat.example.com");
+    expect(loadConfig({ PUBLIC_URL: "https://chat.example.com:443" }).publicUrl).toBe("https://chat.example.com");
+    expect(refusal({ PUBLIC_URL: "chat.example.com" })).toMatch(/^invalid PUBLIC_URL: /);
+    expect(refusal({ PUBLIC_URL: "ftp://chat.example.com" })).toMatch(/^invalid PUBLIC_URL: /);
+  });
+
+  it("ADMIN_TOKEN: none, or at least 32 characters", () => {
+    expect(refusal({ ADMIN_TOKEN: "s3cret" })).toBe("invalid ADMIN_TOKEN: expected at least 32 characters (or none)");
+    expect(refusal({ ADMIN_TOKEN: "t".repeat(31) })).toMatch(/^invalid ADMIN_TOKEN: /);
+    expect(loadConfig({ ADMIN_TOKEN: "t".repeat(32) }).adminToken).toBe("t".repeat(32));
+  });
+
   for (const [variable, key, min, max] of integers) {
     it(`${variable}: a whole number from ${min} to ${max}`, () => {
       expect(loadConfig({ [variable]: String(min) })).toMatchObject({ [key]: min });
@@ -240,7 +303,8 @@ describe("loadConfig", () => {
   });
 
   it("HOST, ADMIN_TOKEN and PUBLIC_DIR are taken as given, trimmed", () => {
-    const config = loadConfig({ HOST: " 127.0.0.1 ", ADMIN_TOKEN: " s3cret ", PUBLIC_DIR: " /srv/page " });
-    expect(config).toMatchObject({ host: "127.0.0.1", adminToken: "s3cret", publicDir: "/srv/page" });
+    const token = "a".repeat(40);
+    const config = loadConfig({ HOST: " 127.0.0.1 ", ADMIN_TOKEN: ` ${token} `, PUBLIC_DIR: " /srv/page " });
+    expect(config).toMatchObject({ host: "127.0.0.1", adminToken: token, publicDir: "/srv/page" });
   });
 });

@@ -18,7 +18,7 @@ import { freePort, RedisServer, uniquePrefix } from "./support/redis-server.js";
 const MAIN = fileURLToPath(new URL("../dist/server/main.js", import.meta.url));
 
 /** A distinctive string that appears nowhere unless something copied it. */
-const secret = (label: string) => `${label}-${randomBytes(8).toString("hex")}`;
+const secret = (label: string) => `${label}-${randomBytes(16).toString("hex")}`;
 
 /** A node process whose whole output, stdout and stderr, is kept as printed. */
 class LoggedNode {

@@ -376,6 +376,7 @@ describe("ChatClient connection (fake transport)", () => {
       ok: true,
       room: "lobby",
       members: ["alice"],
+      memberCount: 1,
       history: [],
       recovered: true,
     };

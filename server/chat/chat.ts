@@ -1,3 +1,4 @@
+import type { IncomingMessage } from "node:http";
 import type { FastifyBaseLogger } from "fastify";
 import type { Server, Socket } from "socket.io";
 import {
@@ -22,9 +23,12 @@ import type { NameClaims } from "../claims/claims.js";
 import { CodedError } from "../errors.js";
 import type { AfterResult, History, StoredMessage } from "../history/history.js";
 import type { Presence } from "../presence/presence.js";
-import { TokenBucket } from "./rate-limit.js";
+import type { AddressSockets } from "../limits/address-sockets.js";
+import type { Limits } from "../limits/limits.js";
+import { admission } from "./admission.js";
+import { Backpressure, dropConnection } from "./backpressure.js";
+import { FailureLog } from "./failure-log.js";
 import { pairLog, roomChannel, roomLog, userChannel } from "./rooms.js";
-import { identifier, type Identity } from "./identity.js";
 import { TokenExpiry } from "./token-expiry.js";
 import { makeValidators } from "./validate.js";
 
@@ -43,8 +47,12 @@ export interface ChatOptions {
   log: FastifyBaseLogger;
   historySize: number;
   maxMessageLength: number;
-  rateLimitPerSecond: number;
-  rateLimitBurst: number;
+  /** The rate limits and caps, counted cluster-wide. */
+  limits: Limits;
+  /** Open sockets per client address, cluster-wide. */
+  addressSockets: AddressSockets;
+  /** The client's address of a request, behind trusted proxies the one they forwarded for. */
+  addressOf: (req: IncomingMessage) => string;
   /**
    * Resolves once this node receives broadcasts to the rooms a socket just joined. Reading history
    * only after that means no message falls between the history and the live stream.
@@ -52,11 +60,6 @@ export interface ChatOptions {
   subscribed: (room: string) => Promise<void>;
   /** Whether the backing stores answer; a failure while they do not is reported `unavailable`. */
   storesUp: () => boolean;
-}
-
-/** A handshake refusal: the client's `connect_error` carries `{ code, message }` in `err.data`. */
-function codedError(code: ErrorCode, message: string): Error & { data: ErrorBody } {
-  return Object.assign(new Error(message), { data: { code, message } });
 }
 
 const toChatMessage = (room: string, stored: StoredMessage): ChatMessage => ({ ...stored, room });
@@ -73,63 +76,22 @@ async function missed(history: History, log: string, since: string, historySize:
   return { messages: after.messages.slice(-historySize), complete: false };
 }
 
+/** A request of a socket that is gone is not served: its answer would reach no one. */
+const gone = () => new CodedError(ErrorCode.Unavailable, "the connection closed");
+
 /**
  * The chat protocol: authenticates handshakes and serves every client event. All state goes
  * through `presence` and `history`, so the same code runs on one node and on a cluster.
  */
-export function attachChat(options: ChatOptions): { drain(): Promise<void> } {
-  const { io, presence, history, claims, tokens, log } = options;
+export function attachChat(options: ChatOptions): { drain(): Promise<void>; close(): void } {
+  const { io, presence, history, claims, tokens, log, limits } = options;
   const validate = makeValidators(options.maxMessageLength);
-  const identify = identifier(tokens, claims);
+  const failures = new FailureLog(log);
+  const backpressure = new Backpressure(io, limits.config.clientQueueBytes, limits.config.clientStallMs, log);
   /** Per-socket unregistration still running. */
   const leaving = new Set<Promise<unknown>>();
 
-  /** Who each admitted socket is, from its handshake until it is served. */
-  const identities = new WeakMap<ServerSocket, Identity>();
-
-  /**
-   * Admits a handshake: a proven or free user, subscribed to their user room, and counted online,
-   * all before the client hears it is connected. From then on no DM can miss the socket, and the
-   * user is online on every node.
-   */
-  async function admit(socket: ServerSocket): Promise<Error | undefined> {
-    let identity: Identity;
-    try {
-      identity = await identify(socket.handshake.auth);
-    } catch (error) {
-      return handshakeRefusal(error, socket);
-    }
-    const { user } = identity;
-    socket.data.user = user;
-    identities.set(socket, identity);
-    const channel = userChannel(user);
-    if (identity.claimedNow) {
-      // Until now the name was free, so every socket using it, on any node, proved nothing: it
-      // must not go on receiving the owner's DMs. This socket joins the user room only after.
-      io.in(channel).disconnectSockets(true);
-    }
-    await socket.join(channel);
-    try {
-      await options.subscribed(channel);
-      await presence.userConnected(user);
-    } catch (error) {
-      await socket.leave(channel);
-      return handshakeRefusal(error, socket);
-    }
-    if (socket.conn.readyState !== "open") {
-      // The client left during the handshake: Socket.IO will not emit "connection" or "disconnect".
-      await socket.leave(channel);
-      await presence.userDisconnected(user).catch(() => undefined);
-      return new Error("the connection closed during the handshake");
-    }
-    return undefined;
-  }
-
-  /** The `connect_error` of a failed handshake; a bug is logged, and its details stay here. */
-  function handshakeRefusal(error: unknown, socket: ServerSocket): Error {
-    const body = toErrorBody(error, "handshake", socket);
-    return codedError(body.code, body.code === ErrorCode.Internal ? "the server failed, try again" : body.message);
-  }
+  const admitted = admission({ ...options, toErrorBody });
 
   /**
    * Sends a proven user's held DMs, each with an ack: a DM stays held until a client of the
@@ -142,10 +104,6 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void> } {
       });
     }
   }
-
-  io.use((socket, next) => {
-    void admit(socket).then(next);
-  });
 
   presence.onRemoteLeave((leave) => io.to(roomChannel(leave.room)).emit("room:presence", leave));
 
@@ -165,6 +123,11 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void> } {
       await Promise.all(closed);
       await Promise.allSettled([...leaving]);
     },
+    /** Stops the background work; the sockets are closed by then. */
+    close() {
+      backpressure.stop();
+      failures.flush();
+    },
   };
 
   function toErrorBody(error: unknown, event: string, socket: ServerSocket): ErrorBody {
@@ -172,17 +135,19 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void> } {
     if (!options.storesUp()) {
       return { code: ErrorCode.Unavailable, message: "the chat store is unavailable, try again" };
     }
-    log.error({ err: error, event, socket: socket.id }, "event handler failed");
+    failures.report(error, { event, socket: socket.id });
     return { code: ErrorCode.Internal, message: "internal error" };
   }
 
   function serve(socket: ServerSocket): void {
     const user = socket.data.user;
-    const identity = identities.get(socket) ?? { user, proven: false };
-    identities.delete(socket);
+    const entry = admitted.take(socket);
+    const { identity } = entry;
     const expiry = identity.expiresAt === undefined ? undefined : new TokenExpiry(socket, identity.expiresAt);
     const joined = new Set<string>();
-    const bucket = new TokenBucket(options.rateLimitPerSecond, options.rateLimitBurst);
+    const { roomsPerSocket, joinMembersListed, pendingRequestsPerSocket } = limits.config;
+    /** Requests of this socket not answered yet. */
+    let pending = 0;
     // Membership changes run one at a time per socket, so a disconnect never overtakes a join
     // and the presence counts stay exact.
     let membership: Promise<unknown> = Promise.resolve();
@@ -192,9 +157,6 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void> } {
       return result;
     };
 
-    const limited = () => {
-      if (!bucket.take()) throw new CodedError(ErrorCode.RateLimited, "slow down");
-    };
     const mustHaveJoined = (room: string) => {
       if (!joined.has(room)) throw new CodedError(ErrorCode.NotJoined, `join "${room}" first`);
     };
@@ -202,6 +164,7 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void> } {
     /**
      * Registers a handler that validates, runs, and always answers the ack if there is one. The
      * result type comes from the protocol's event map, so a reply that drifts fails to compile.
+     * A client that piles up requests, or leaves its answers unread, is dropped instead.
      */
     function handle<E extends ClientEventName>(
       event: E,
@@ -212,13 +175,22 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void> } {
         // socket.emit("rooms:list", ack) puts the ack first.
         if (typeof payload === "function" && ack === undefined) [payload, ack] = [undefined, payload];
         const reply = typeof ack === "function" ? (ack as (answer: Ack<ResultOf<E>>) => void) : undefined;
+        if (backpressure.check(socket)) return;
+        if (pending >= pendingRequestsPerSocket) {
+          log.warn({ socket: socket.id, user, pending }, "dropped a client over PENDING_REQUESTS_PER_SOCKET");
+          dropConnection(socket.conn as unknown as Parameters<typeof dropConnection>[0]);
+          return;
+        }
+        pending += 1;
         let answer: Ack<ResultOf<E>>;
         try {
           answer = { ok: true, ...(await run(parse(payload))) };
         } catch (error) {
           answer = { ok: false, error: toErrorBody(error, event, socket) };
+        } finally {
+          pending -= 1;
         }
-        reply?.(answer);
+        if (socket.connected) reply?.(answer);
       };
       // Registered untyped: a client may send anything, and `parse` decides what it was. `respond`
       // never rejects: every failure becomes the ack's error.
@@ -236,10 +208,15 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void> } {
 
     handle("room:join", validate.join, ({ room, since }) =>
       serially(async () => {
+        if (!socket.connected) throw gone();
         if (!roomAllowed(identity.rooms, room)) {
           throw new CodedError(ErrorCode.Forbidden, `your token does not allow room "${room}"`);
         }
         if (!joined.has(room)) {
+          if (roomsPerSocket > 0 && joined.size >= roomsPerSocket) {
+            throw new CodedError(ErrorCode.Forbidden, `a connection may be in ${roomsPerSocket} rooms at most`);
+          }
+          await limits.joins.take(user);
           const { firstInRoom, members } = await presence.joinedRoom(room, user);
           joined.add(room);
           await socket.join(roomChannel(room));
@@ -249,8 +226,8 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void> } {
           await options.subscribed(roomChannel(room));
         }
         const log = roomLog(room);
-        const [members, backlog] = await Promise.all([
-          presence.membersOf(room),
+        const [{ members, count }, backlog] = await Promise.all([
+          presence.membersOf(room, joinMembersListed),
           since === undefined
             ? history.latest(log, LIMITS.defaultHistory).then((messages) => ({ messages, complete: true }))
             : missed(history, log, since, options.historySize),
@@ -258,6 +235,7 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void> } {
         return {
           room,
           members,
+          memberCount: count,
           history: backlog.messages.map((stored) => toChatMessage(room, stored)),
           recovered: since === undefined || backlog.complete,
         };
@@ -280,8 +258,8 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void> } {
     }
 
     handle("room:send", validate.send, async ({ room, text, clientId }) => {
-      limited();
       mustHaveJoined(room);
+      await limits.sends.take(user);
       const { message: stored, duplicate } = await history.append(roomLog(room), { from: user, text, clientId });
       const message = toChatMessage(room, stored);
       if (!duplicate) io.to(roomChannel(room)).emit("room:message", message);
@@ -290,38 +268,43 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void> } {
 
     handle("room:history", validate.history, async ({ room, before, limit = LIMITS.defaultHistory }) => {
       mustHaveJoined(room);
+      await limits.history.take(user);
       const log = roomLog(room);
       const stored = before === undefined ? await history.latest(log, limit) : await history.before(log, before, limit);
       return { messages: stored.map((message) => toChatMessage(room, message)) };
     });
 
-    handle("rooms:list", validate.rooms, async () => ({ rooms: await presence.listRooms() }));
+    handle("rooms:list", validate.rooms, async ({ cursor, limit = LIMITS.defaultRoomsPage }) => {
+      await limits.roomsList.take(user);
+      const page = await presence.listRooms({ cursor, limit });
+      return page.nextCursor === undefined ? { rooms: page.rooms } : page;
+    });
 
     handle("dm:send", validate.direct, async ({ to, text, clientId }) => {
-      limited();
+      await limits.sends.take(user);
       const { message: stored, duplicate } = await history.append(pairLog(user, to), { from: user, text, clientId });
       const message: DirectMessage = { ...stored, to };
       if (duplicate) return { message, online: (await presence.nodesOf(to)).length > 0 };
       // DMs wait only for a name that someone proved theirs: in open mode, a claimed one.
       const keepForMs = tokens !== undefined || (await claims.isClaimed(to)) ? options.claimTtlMs : undefined;
-      const online = to === user || (await presence.holdUnlessOnline(message, keepForMs));
+      const outcome = to === user ? "online" : await presence.holdUnlessOnline(message, keepForMs);
       // Separate emits: the sharded adapter routes a single-room broadcast to only the nodes
       // holding that room. A held DM goes out live too, in case the registry lags behind a
       // connected recipient (Redis lost its data); a client keeps one copy per id.
       if (to !== user) io.to(userChannel(to)).emit("dm:message", message);
       io.to(userChannel(user)).emit("dm:message", message);
-      return { message, online };
+      return outcome === "online" ? { message, online: true } : { message, online: false, held: outcome === "held" };
     });
 
-    handle("typing", validate.typing, ({ room, typing }) => {
-      limited();
+    handle("typing", validate.typing, async ({ room, typing }) => {
       mustHaveJoined(room);
+      await limits.typing.take(user);
       io.to(roomChannel(room)).except(userChannel(user)).emit("room:typing", { room, user, typing });
       return {};
     });
 
     handle("auth:refresh", validate.refresh, async ({ token }) => {
-      limited();
+      await limits.joins.take(user);
       if (!tokens || !expiry) throw new CodedError(ErrorCode.BadRequest, "this server does not use tokens");
       const verified = await tokens.verify(token);
       const subject = checkName(verified.subject, "user");
@@ -342,6 +325,7 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void> } {
         // A name stays claimed for a full period after its last connection.
         if (identity.proven) await claims.touch(user);
       })
+        .finally(() => admitted.left(entry))
         .catch((error) => log.warn({ err: error, socket: socket.id }, "could not unregister the connection"))
         .finally(() => leaving.delete(done));
       leaving.add(done);

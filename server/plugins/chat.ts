@@ -3,9 +3,11 @@ import fp from "fastify-plugin";
 import { attachChat } from "../chat/chat.js";
 import { tokenVerifier } from "../auth/tokens.js";
 import { claimTtlMs, type Config } from "../config.js";
+import { clientAddress } from "../limits/client-address.js";
+import { Limits } from "../limits/limits.js";
 
 export interface ChatPluginOptions {
-  config: Pick<Config, "historySize" | "maxMessageLength" | "rateLimitPerSecond" | "rateLimitBurst" | "auth">;
+  config: Pick<Config, "historySize" | "maxMessageLength" | "limits" | "trustProxy" | "auth">;
 }
 
 /**
@@ -17,7 +19,7 @@ export interface ChatPluginOptions {
 export const chatPlugin = fp(
   async (app: FastifyInstance, options: ChatPluginOptions) => {
     const { stores } = app;
-    const { historySize, maxMessageLength, rateLimitPerSecond, rateLimitBurst } = options.config;
+    const { historySize, maxMessageLength } = options.config;
     const tokens = tokenVerifier(options.config.auth);
     const chat = attachChat({
       io: app.io,
@@ -29,17 +31,21 @@ export const chatPlugin = fp(
       log: app.log,
       historySize,
       maxMessageLength,
-      rateLimitPerSecond,
-      rateLimitBurst,
+      limits: new Limits(options.config.limits, stores.rateLimiters),
+      addressSockets: stores.addressSockets,
+      addressOf: clientAddress(options.config.trustProxy),
       subscribed: (room) => stores.subscribed(room),
       storesUp: () => stores.isUp(),
     });
     app.addHook("onReady", async () => {
       await stores.presence.start();
+      await stores.addressSockets.start();
     });
     app.addHook("preClose", async () => {
       await chat.drain();
+      chat.close();
       await stores.presence.close();
+      await stores.addressSockets.close();
     });
   },
   { name: "roomcast-chat", dependencies: ["roomcast-stores", "roomcast-socket-io"] },

@@ -2,14 +2,21 @@ import { claimTtlMs, type Config } from "../config.js";
 import { MemoryClaims } from "../claims/memory.js";
 import { MemoryHistory } from "../history/memory.js";
 import { MemoryPresence } from "../presence/memory.js";
+import { MemoryAddressSockets } from "../limits/address-sockets.js";
+import { memoryRateLimiters } from "../limits/rate-limiters.js";
 import type { Stores } from "./stores.js";
 
 /** One node, everything in memory: the embedded default. */
 export function memoryStores(config: Config): Stores {
-  const history = new MemoryHistory(config.historySize);
+  const history = new MemoryHistory({ maxPerLog: config.historySize, ttlMs: config.historyTtlMs });
   return {
-    presence: new MemoryPresence(config.nodeId, config.historySize),
+    presence: new MemoryPresence(config.nodeId, {
+      maxHeldPerRecipient: config.limits.dmsHeldPerRecipient,
+      maxHeldPerSender: config.limits.dmsHeldPerSender,
+    }),
     history,
+    rateLimiters: memoryRateLimiters,
+    addressSockets: new MemoryAddressSockets(),
     claims: new MemoryClaims(claimTtlMs(config)),
     subscribed: async () => {},
     subscriptionListeners: () => 0,

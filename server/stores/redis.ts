@@ -8,6 +8,8 @@ import type { Stores } from "./stores.js";
 import { RedisClaims } from "../claims/redis.js";
 import { openRedis } from "../redis/connection.js";
 import { redisKeys } from "../redis/keys.js";
+import { RedisAddressSockets } from "../limits/address-sockets-redis.js";
+import { redisRateLimiters } from "../limits/rate-limiters.js";
 
 /** How long a join waits for its room subscription before answering `unavailable`. */
 const SUBSCRIBE_TIMEOUT_MS = 3000;
@@ -28,10 +30,18 @@ export async function openRedisStores(config: Config, log: FastifyBaseLogger): P
       keys,
       nodeId: config.nodeId,
       heartbeatTtlMs: config.heartbeatTtlMs,
-      maxHeldPerUser: config.historySize,
+      maxHeldPerRecipient: config.limits.dmsHeldPerRecipient,
+      maxHeldPerSender: config.limits.dmsHeldPerSender,
       log,
     }),
-    history: new RedisHistory(redis.connection, keys, config.historySize),
+    history: new RedisHistory(redis.connection, keys, { maxPerLog: config.historySize, ttlMs: config.historyTtlMs }),
+    rateLimiters: redisRateLimiters(redis.publisher, config.redisPrefix),
+    addressSockets: new RedisAddressSockets({
+      redis: redis.connection,
+      prefix: config.redisPrefix,
+      nodeId: config.nodeId,
+      heartbeatTtlMs: config.heartbeatTtlMs,
+    }),
     claims: new RedisClaims(redis.connection, keys, claimTtlMs(config)),
     adapter: createShardedAdapter(redis.publisher, redis.subscriber, { channelPrefix, subscriptionMode: "dynamic" }),
     async subscribed(room: string) {

@@ -1,6 +1,8 @@
 import type { ServerOptions } from "socket.io";
 import type { NameClaims } from "../claims/claims.js";
 import type { History } from "../history/history.js";
+import type { AddressSockets } from "../limits/address-sockets.js";
+import type { RateLimiterFactory } from "../limits/rate-limiters.js";
 import type { Presence } from "../presence/presence.js";
 
 /** Socket.IO's adapter factory, as `new Server({ adapter })` takes it. */
@@ -11,6 +13,10 @@ export interface Stores {
   presence: Presence;
   history: History;
   claims: NameClaims;
+  /** Makes the rate limiters: counted in Redis for the whole cluster, or in memory on one node. */
+  rateLimiters: RateLimiterFactory;
+  /** Open sockets per client address, for the whole cluster. */
+  addressSockets: AddressSockets;
   /** The Socket.IO adapter that carries broadcasts between nodes; absent on one node. */
   adapter?: AdapterFactory;
   /** Resolves once this node receives broadcasts to `room` (a Socket.IO room it just joined). */

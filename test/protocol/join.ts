@@ -11,12 +11,19 @@ export function joinTests(nodes: Nodes): void {
       const [room, alice, bob] = names("join", "alice", "bob");
       const [aliceSocket, bobSocket] = await nodes.connectAll([alice, bob]);
       const first = await join(aliceSocket, room);
-      expect(first).toEqual({ ok: true, room, members: [alice], history: [], recovered: true });
+      expect(first).toEqual({ ok: true, room, members: [alice], memberCount: 1, history: [], recovered: true });
       const sent = [await send(aliceSocket, room, "one"), await send(aliceSocket, room, "two")];
 
       const told = next(aliceSocket, "room:presence", (presence) => presence.user === bob);
       const answer = await join(bobSocket, room);
-      expect(answer).toEqual({ ok: true, room, members: [alice, bob].sort(), history: sent, recovered: true });
+      expect(answer).toEqual({
+        ok: true,
+        room,
+        members: [alice, bob].sort(),
+        memberCount: 2,
+        history: sent,
+        recovered: true,
+      });
       expect(await told).toEqual({ room, user: bob, event: "join", members: 2 });
     });
 

@@ -21,7 +21,7 @@ import { leaveTests } from "./leave.js";
 import { nameTests } from "./names.js";
 import { ALLOWED_ORIGIN, allowedOriginsTests, anyOriginTests, originTests } from "./origin.js";
 import { presenceTests } from "./presence.js";
-import { BURST, RATE_PER_SECOND, rateLimitTests } from "./rate-limit.js";
+import { LIMITED_ENV, rateLimitTests } from "./rate-limit.js";
 import { roomsListTests } from "./rooms-list.js";
 import { sendTests } from "./send.js";
 import { SHORT_MAX_MESSAGE_LENGTH, textLengthTests } from "./text-length.js";
@@ -72,10 +72,8 @@ export function protocolSuite(name: string, factory: DeploymentFactory): void {
       adminDisabledTests(open);
     });
 
-    describe("with RATE_LIMIT_PER_SECOND=1 and RATE_LIMIT_BURST=3", () => {
-      const limited = deploy(factory, {
-        env: { RATE_LIMIT_PER_SECOND: String(RATE_PER_SECOND), RATE_LIMIT_BURST: String(BURST) },
-      });
+    describe("with small per-user rate limits", () => {
+      const limited = deploy(factory, { env: LIMITED_ENV });
       rateLimitTests(limited);
     });
   });

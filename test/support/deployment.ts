@@ -19,14 +19,25 @@ export interface DeploymentOptions {
 /** Starts a deployment for one test file; the shared suites run against several of these. */
 export type DeploymentFactory = (options?: DeploymentOptions) => Promise<Deployment>;
 
+/** The admin token of test nodes (ADMIN_TOKEN needs 32 characters or more). */
+export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
+
 /** Settings every test node gets unless a test overrides them. */
 export const TEST_ENV: Record<string, string> = {
   HOST: "127.0.0.1",
   PORT: "0",
   LOG_LEVEL: "silent",
-  ADMIN_TOKEN: "test-admin-token",
-  // Tests send in bursts; the limit itself has its own test.
+  ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+  // Tests send, join and read in bursts, and open many sockets from one address: the limits
+  // have tests of their own, which turn each on.
   RATE_LIMIT_PER_SECOND: "0",
+  JOINS_PER_MINUTE: "0",
+  HISTORY_PER_MINUTE: "0",
+  ROOMS_LIST_PER_MINUTE: "0",
+  TYPING_PER_SECOND: "0",
+  SOCKETS_PER_IP: "0",
+  HANDSHAKES_PER_IP_PER_MINUTE: "0",
+  ADMIN_FAILURES_PER_MINUTE: "0",
 };
 
 /** Starts one in-process node on a free port. */

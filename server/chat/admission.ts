@@ -1,0 +1,127 @@
+import type { IncomingMessage } from "node:http";
+import type { FastifyBaseLogger } from "fastify";
+import { ErrorCode, type ErrorBody } from "../../protocol/index.js";
+import type { TokenVerifier } from "../auth/tokens.js";
+import type { NameClaims } from "../claims/claims.js";
+import { CodedError, RateLimitedError } from "../errors.js";
+import type { AddressSockets } from "../limits/address-sockets.js";
+import type { Limits } from "../limits/limits.js";
+import type { Presence } from "../presence/presence.js";
+import type { ChatServer, ServerSocket } from "./chat.js";
+import { identifier, type Identity } from "./identity.js";
+import { userChannel } from "./rooms.js";
+
+export interface AdmissionOptions {
+  io: ChatServer;
+  presence: Presence;
+  claims: NameClaims;
+  tokens: TokenVerifier | undefined;
+  limits: Limits;
+  addressSockets: AddressSockets;
+  /** The client's address, behind trusted proxies the one they forwarded for. */
+  addressOf: (req: IncomingMessage) => string;
+  subscribed: (room: string) => Promise<void>;
+  /** Turns a failure into the body a client gets, logging bugs. */
+  toErrorBody: (error: unknown, event: string, socket: ServerSocket) => ErrorBody;
+  log: FastifyBaseLogger;
+}
+
+/** A handshake refusal: the client's `connect_error` carries the error body in `err.data`. */
+function refusal(body: ErrorBody): Error & { data: ErrorBody } {
+  return Object.assign(new Error(body.message), { data: body });
+}
+
+/** What an admitted socket carries until it disconnects. */
+export interface Admitted {
+  identity: Identity;
+  /** The address counted for it, released when it goes. */
+  address: string;
+}
+
+/**
+ * Admits handshakes: within the per-address limits, a proven or free user under their socket
+ * cap, subscribed to their user room, and counted online, all before the client hears it is
+ * connected. From then on no DM can miss the socket, and the user is online on every node.
+ */
+export function admission(options: AdmissionOptions) {
+  const { io, presence, limits, addressSockets, log } = options;
+  const identify = identifier(options.tokens, options.claims);
+  const admitted = new WeakMap<ServerSocket, Admitted>();
+  const { socketsPerIp, socketsPerUser } = limits.config;
+
+  async function admit(socket: ServerSocket): Promise<Admitted> {
+    const address = options.addressOf(socket.request);
+    await limits.handshakes.take(address);
+    if (socketsPerIp > 0 && !(await addressSockets.acquire(address, socketsPerIp))) {
+      throw new RateLimitedError(`your address has ${socketsPerIp} connections open already`, 5000);
+    }
+    try {
+      const identity = await identify(socket.handshake.auth);
+      await join(socket, identity);
+      return { identity, address };
+    } catch (error) {
+      if (socketsPerIp > 0) await release(address);
+      throw error;
+    }
+  }
+
+  async function join(socket: ServerSocket, identity: Identity): Promise<void> {
+    const { user } = identity;
+    socket.data.user = user;
+    const channel = userChannel(user);
+    if (identity.claimedNow) {
+      // Until now the name was free, so every socket using it, on any node, proved nothing: it
+      // must not go on receiving the owner's DMs. This socket joins the user room only after.
+      io.in(channel).disconnectSockets(true);
+    }
+    if (!(await presence.userConnected(user, socketsPerUser))) {
+      throw new RateLimitedError(`"${user}" has ${socketsPerUser} connections open already`, 5000);
+    }
+    try {
+      await socket.join(channel);
+      await options.subscribed(channel);
+    } catch (error) {
+      await socket.leave(channel);
+      await presence.userDisconnected(user).catch(() => undefined);
+      throw error;
+    }
+    if (socket.conn.readyState !== "open") {
+      // The client left during the handshake: Socket.IO will not emit "connection" or "disconnect".
+      await socket.leave(channel);
+      await presence.userDisconnected(user).catch(() => undefined);
+      throw new CodedError(ErrorCode.Unavailable, "the connection closed during the handshake");
+    }
+  }
+
+  async function release(address: string): Promise<void> {
+    await addressSockets
+      .release(address)
+      .catch((error: unknown) => log.debug({ err: error }, "could not release an address's connection count"));
+  }
+
+  io.use((socket, next) => {
+    admit(socket).then(
+      (entry) => {
+        admitted.set(socket, entry);
+        next();
+      },
+      (error: unknown) => {
+        const body = options.toErrorBody(error, "handshake", socket);
+        next(refusal(body.code === ErrorCode.Internal ? { ...body, message: "the server failed, try again" } : body));
+      },
+    );
+  });
+
+  return {
+    /** What the handshake found for a socket now being served; each socket is taken once. */
+    take(socket: ServerSocket): Admitted {
+      const entry = admitted.get(socket);
+      admitted.delete(socket);
+      return entry ?? { identity: { user: socket.data.user, proven: false }, address: "" };
+    },
+    /** A served socket went: its address counts one socket less. */
+    async left(entry: Admitted): Promise<void> {
+      if (socketsPerIp > 0 && entry.address !== "") await release(entry.address);
+    },
+  };
+}
