@@ -2,6 +2,8 @@ import { existsSync } from "node:fs";
 import fastifyStatic from "@fastify/static";
 import Fastify, { LogController, type FastifyInstance } from "fastify";
 import type { Config } from "./config.js";
+import { clientAddress } from "./limits/client-address.js";
+import { Limits } from "./limits/limits.js";
 import { securityHeaders } from "./plugins/security-headers.js";
 import { chatPlugin } from "./plugins/chat.js";
 import { socketIoPlugin } from "./plugins/socket-io.js";
@@ -52,10 +54,17 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     notReadyBecause: () => (shuttingDown ? "shutting down" : app.stores.isUp() ? undefined : "store unreachable"),
   });
   await app.register(authModeRoutes, { tokenMode: config.auth.tokenKey !== undefined });
-  await app.register(socketIoPlugin, { allowedOrigins: config.allowedOrigins, refusing: () => shuttingDown });
+  const origins = { allowedOrigins: config.allowedOrigins, publicUrl: config.publicUrl, trustProxy: config.trustProxy };
+  await app.register(socketIoPlugin, { origins, refusing: () => shuttingDown });
   await app.register(chatPlugin, { config });
   if (config.adminToken !== "") {
-    await app.register(adminRoutes, { token: config.adminToken, io: app.io, presence: app.stores.presence });
+    await app.register(adminRoutes, {
+      token: config.adminToken,
+      io: app.io,
+      presence: app.stores.presence,
+      failures: new Limits(config.limits, app.stores.rateLimiters).adminFailures,
+      addressOf: clientAddress(config.trustProxy),
+    });
   }
   if (existsSync(config.publicDir)) {
     await app.register(fastifyStatic, { root: config.publicDir, index: "index.html" });

@@ -2,9 +2,10 @@ import type { IncomingMessage } from "node:http";
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
 import { Server } from "socket.io";
+import { Decoder, Encoder } from "socket.io-parser";
 import { ErrorCode } from "../../protocol/index.js";
 import type { ChatServer } from "../chat/chat.js";
-import { originPolicy } from "../origin.js";
+import { originPolicy, type OriginPolicyOptions } from "../origin.js";
 import { corkWebSocketWrites } from "./cork.js";
 
 declare module "fastify" {
@@ -14,7 +15,7 @@ declare module "fastify" {
 }
 
 export interface SocketIoPluginOptions {
-  allowedOrigins: readonly string[];
+  origins: OriginPolicyOptions;
   /** While true, new connections are refused (the node is shutting down). */
   refusing: () => boolean;
 }
@@ -22,16 +23,31 @@ export interface SocketIoPluginOptions {
 /** Largest packet a client may send; a chat message is far smaller. */
 const MAX_HTTP_BUFFER_SIZE = 64 * 1024;
 
+/** How long a connection may stay without joining the namespace (Socket.IO's default is 45 s). */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * The protocol is JSON only: a binary packet is refused when its header arrives (the parser
+ * throws, and Socket.IO closes the connection), instead of its attachments being collected.
+ */
+class JsonOnlyDecoder extends Decoder {
+  constructor() {
+    super({ maxAttachments: 0 });
+  }
+}
+
 /**
  * Hosts Socket.IO on Fastify's HTTP server as `app.io`, with the adapter of `app.stores` and the
  * Origin check on every handshake and upgrade. On close it closes its sockets and the adapter.
  */
 export const socketIoPlugin = fp(
   async (app: FastifyInstance, options: SocketIoPluginOptions) => {
-    const originAllowed = originPolicy(options.allowedOrigins);
+    const originAllowed = originPolicy(options.origins);
     const io: ChatServer = new Server(app.server, {
       maxHttpBufferSize: MAX_HTTP_BUFFER_SIZE,
       perMessageDeflate: false,
+      connectTimeout: CONNECT_TIMEOUT_MS,
+      parser: { Encoder, Decoder: JsonOnlyDecoder },
       // Origin and shutdown checks for a new session, on polling or a direct WebSocket handshake.
       allowRequest: (req, callback) => {
         if (options.refusing()) return callback(ErrorCode.Unavailable, false);

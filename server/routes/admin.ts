@@ -1,14 +1,20 @@
 import { timingSafeEqual } from "node:crypto";
+import type { IncomingMessage } from "node:http";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ErrorCode, checkName, type Notice } from "../../protocol/index.js";
 import type { ChatServer } from "../chat/chat.js";
 import { roomChannel, userChannel } from "../chat/rooms.js";
+import { RateLimitedError } from "../errors.js";
+import type { Limit } from "../limits/limits.js";
 import type { Presence } from "../presence/presence.js";
 
 export interface AdminOptions {
   token: string;
   io: ChatServer;
   presence: Presence;
+  /** Counts failed sign-ins per client address; over it, every attempt is refused for a while. */
+  failures: Limit;
+  addressOf: (req: IncomingMessage) => string;
 }
 
 function sameSecret(given: string, expected: string): boolean {
@@ -27,9 +33,18 @@ export async function adminRoutes(app: FastifyInstance, options: AdminOptions): 
   app.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {
     const header = request.headers.authorization ?? "";
     const token = header.startsWith("Bearer ") ? header.slice("Bearer ".length) : "";
-    if (!sameSecret(token, options.token)) {
-      return fail(reply, 401, ErrorCode.Unauthorized, "a valid bearer token is required");
+    const address = options.addressOf(request.raw);
+    try {
+      // Past the limit even a right guess is refused, so guessing goes no faster than the limit.
+      await options.failures.check(address);
+      if (sameSecret(token, options.token)) return;
+      await options.failures.take(address);
+    } catch (error) {
+      if (!(error instanceof RateLimitedError)) throw error;
+      reply.header("retry-after", String(Math.ceil(error.retryAfterMs / 1000)));
+      return reply.code(429).send({ ok: false, error: error.toBody() });
     }
+    return fail(reply, 401, ErrorCode.Unauthorized, "a valid bearer token is required");
   });
 
   // A body that fails its schema or is not JSON gets the same coded shape as every other admin

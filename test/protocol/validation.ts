@@ -87,6 +87,20 @@ export function validationTests(nodes: Nodes): void {
     });
 
     for (const transport of ["websocket", "polling"] as const) {
+      it(`over ${transport}: a binary packet closes the connection at once (the protocol is JSON only)`, async () => {
+        const [room, mallory] = names("binary", "mallory");
+        const calm = await bystanders(nodes);
+        const [socket] = await nodes.connectAll([mallory], { transports: [transport] });
+        await join(socket, room);
+
+        const closed = disconnected(socket);
+        untyped(socket).emit("room:send", { room, text: Buffer.from("hi") });
+        expect(await closed).toMatch(/transport close|transport error|parse error/);
+        await calm.check();
+        const [again] = await nodes.connectAll([mallory], { transports: [transport] });
+        expect(await join(again, room)).toMatchObject({ ok: true });
+      });
+
       it(`over ${transport}: 60 KB gets a coded error, above 64 KB the server closes the connection`, async () => {
         const [room, mallory] = names("size", "mallory");
         const calm = await bystanders(nodes);
