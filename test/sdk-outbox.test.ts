@@ -144,6 +144,21 @@ describe("Outbox", () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it("waits the retryAfterMs a rate_limited refusal names before sending again, not just its backoff", async () => {
+    const limited: Answer = {
+      ok: false,
+      error: { code: ErrorCode.RateLimited, message: "too many messages", retryAfterMs: 750 },
+    };
+    const { outbox, attempts } = harness({ x: [limited] });
+    const sent = outbox.add({ kind: "room", room: "lobby", text: "x" });
+    // The backoff alone would retry at 100 ms.
+    await vi.advanceTimersByTimeAsync(749);
+    expect(attempts.map((attempt) => attempt.at)).toEqual([0]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(attempts.map((attempt) => attempt.at)).toEqual([0, 750]);
+    expect((await sent).message.text).toBe("x");
+  });
+
   it("reports every change of the pending list, as frozen snapshots", async () => {
     const seen: (readonly PendingEntry[])[] = [];
     const { outbox } = harness({ x: [failure(ErrorCode.RateLimited)] }, { onChange: (pending) => seen.push(pending) });

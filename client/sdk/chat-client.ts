@@ -203,7 +203,8 @@ interface Room {
 
 /** How one connection attempt ended. */
 type SessionEnd =
-  | { kind: "failed" }
+  /** Refused or unreachable; `retryAfterMs` when the server said how long to wait. */
+  | { kind: "failed"; retryAfterMs?: number }
   | { kind: "lost" }
   | { kind: "kicked" }
   | { kind: "denied"; error: ChatError }
@@ -546,7 +547,8 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
         }
         if (end.kind !== "failed") backoff.reset();
         this.#endpoints.rotate();
-        await delay(backoff.next(), this.#closing.signal);
+        const serverWait = end.kind === "failed" ? (end.retryAfterMs ?? 0) : 0;
+        await delay(Math.max(backoff.next(), serverWait), this.#closing.signal);
       }
     } catch {
       // Closed while waiting to reconnect.
@@ -592,7 +594,8 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
         if (typeof body?.code === "string" && !isRetryable(body.code)) {
           end({ kind: "denied", error: new ChatError(body.code, body.message ?? error.message) });
         } else {
-          end({ kind: "failed" });
+          const retryAfterMs = typeof body?.retryAfterMs === "number" ? body.retryAfterMs : undefined;
+          end(retryAfterMs === undefined ? { kind: "failed" } : { kind: "failed", retryAfterMs });
         }
       });
       let tokenExpired = false;

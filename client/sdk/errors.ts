@@ -52,10 +52,17 @@ export class ChatError extends Error {
      */
     readonly code: ChatErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterMs?: number },
   ) {
     super(message, options);
+    if (options?.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
   }
+
+  /**
+   * With `rate_limited`: how long the server asked to wait before trying again, in milliseconds.
+   * The SDK waits at least this long before its own retries.
+   */
+  readonly retryAfterMs?: number;
 
   /**
    * Whether the same request may succeed later (the SDK has already retried those it owns).
@@ -74,7 +81,11 @@ export class ChatError extends Error {
    * if (!ack.ok) throw ChatError.fromBody(ack.error);
    */
   static fromBody(body: ErrorBody): ChatError {
-    return new ChatError(body.code, body.message);
+    return new ChatError(
+      body.code,
+      body.message,
+      body.retryAfterMs === undefined ? undefined : { retryAfterMs: body.retryAfterMs },
+    );
   }
 }
 

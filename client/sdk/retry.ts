@@ -1,4 +1,4 @@
-import { ErrorCode, type Ack } from "../../protocol/index.js";
+import { ErrorCode, type Ack, type ErrorBody } from "../../protocol/index.js";
 import { Backoff, delay, type BackoffOptions } from "./backoff.js";
 import { ChatError } from "./errors.js";
 import { TransportError } from "./transport.js";
@@ -20,9 +20,12 @@ export interface RetryPlan<C, T extends object> {
 function readAck<T extends object>(answer: unknown): Ack<T> {
   if (typeof answer === "object" && answer !== null && "ok" in answer) {
     if (answer.ok === true) return answer as Ack<T>;
-    const error = "error" in answer ? (answer.error as { code?: unknown; message?: unknown }) : undefined;
+    const error =
+      "error" in answer ? (answer.error as { code?: unknown; message?: unknown; retryAfterMs?: unknown }) : undefined;
     if (answer.ok === false && typeof error?.code === "string") {
-      return { ok: false, error: { code: error.code as ErrorCode, message: String(error.message ?? error.code) } };
+      const body: ErrorBody = { code: error.code as ErrorCode, message: String(error.message ?? error.code) };
+      if (typeof error.retryAfterMs === "number" && error.retryAfterMs > 0) body.retryAfterMs = error.retryAfterMs;
+      return { ok: false, error: body };
     }
   }
   return { ok: false, error: { code: ErrorCode.Internal, message: "the server answered with a malformed ack" } };
@@ -60,6 +63,7 @@ export async function untilAnswered<C, T extends object>(plan: RetryPlan<C, T>):
     const error = ChatError.fromBody(ack.error);
     if (!error.retryable) throw error;
     plan.onRetry?.(error);
-    await delay(backoff.next(), plan.signal);
+    // A rate limit says how long to wait: retrying sooner would only be refused again.
+    await delay(Math.max(backoff.next(), error.retryAfterMs ?? 0), plan.signal);
   }
 }
