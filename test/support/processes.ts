@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { within } from "./clients.js";
 import { TEST_ENV } from "./deployment.js";
@@ -13,6 +14,7 @@ export class NodeProcess {
   private child: ChildProcess | undefined;
   /** Every log line the node printed, parsed (pino JSON). */
   readonly logs: Record<string, unknown>[] = [];
+  private readonly logWaiters = new Set<(line: Record<string, unknown>) => void>();
 
   constructor(
     readonly port: number,
@@ -21,6 +23,35 @@ export class NodeProcess {
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Resolves with the first log line, printed so far or later, that `match` accepts. */
+  waitForLog(match: (line: Record<string, unknown>) => boolean, label: string): Promise<Record<string, unknown>> {
+    const found = this.logs.find(match);
+    if (found) return Promise.resolve(found);
+    let waiter!: (line: Record<string, unknown>) => void;
+    const seen = new Promise<Record<string, unknown>>((resolve) => {
+      waiter = (line) => {
+        if (match(line)) resolve(line);
+      };
+      this.logWaiters.add(waiter);
+    });
+    return within(seen, label).finally(() => this.logWaiters.delete(waiter));
+  }
+
+  /** The process's resident memory now, in bytes (from /proc). */
+  async rssBytes(): Promise<number> {
+    const pid = this.child?.pid;
+    if (pid === undefined) throw new Error("the node is not running");
+    const status = await readFile(`/proc/${pid}/status`, "utf8");
+    const kib = /^VmRSS:\s+(\d+) kB$/m.exec(status);
+    if (!kib) throw new Error(`no VmRSS for pid ${pid}`);
+    return Number(kib[1]) * 1024;
+  }
+
+  /** Whether the process is still running (it has not exited or crashed). */
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
 
   /** Starts the process and resolves once it listens. */
@@ -43,6 +74,7 @@ export class NodeProcess {
             try {
               const entry = JSON.parse(line) as Record<string, unknown>;
               this.logs.push(entry);
+              for (const waiter of this.logWaiters) waiter(entry);
               if (entry.msg === "roomcast is listening") resolve();
             } catch {
               // not a log line
