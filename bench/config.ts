@@ -1,12 +1,13 @@
 import { parseArgs } from "node:util";
 
-/** The scenarios of issue 6, by number. */
+/** The scenarios of issue 6 (1 to 5) and of later issues, by number. */
 export const SCENARIOS = {
   1: "hot-room",
   2: "spread-rooms",
   3: "moderate-latency",
   4: "idle-connections",
   5: "saturation-knee",
+  7: "flood",
 } as const;
 export type ScenarioNumber = keyof typeof SCENARIOS;
 
@@ -67,7 +68,28 @@ export interface BenchConfig {
     windowMs: number;
     drainMs: number;
   };
+  flood: FixedRateSize & {
+    rooms: number;
+    members: number;
+    /** Messages per second each well-behaved user sends. */
+    ratePerUser: number;
+    /** The flooder's sockets, spread over the nodes. */
+    sockets: number;
+    /** Sends per second of the flooder, all its sockets together. */
+    floodRate: number;
+    /** The per-user send limit the servers get (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST): roomcast's defaults. */
+    limitPerSecond: number;
+    limitBurst: number;
+    /** Pause after a flood phase, so that the next baseline starts on a quiet system. */
+    settleMs: number;
+  };
 }
+
+/** Scenario 7's well-behaved users: rooms of members on the nodes, each sending well under the limit. */
+const FLOOD_USERS = { nodes: 2, rooms: 4, members: 5, ratePerUser: 2 };
+
+/** roomcast's default per-user send limit, which scenario 7 floods at 50 times. */
+const DEFAULT_SEND_LIMIT = { perSecond: 20, burst: 60 };
 
 const USAGE = `usage: npm run bench -- [options]
   --quick              scenarios 1 and 2, cut down (under 3 minutes); last line is a JSON summary
@@ -82,6 +104,8 @@ const USAGE = `usage: npm run bench -- [options]
   --moderate-rate N    scenario 3 chat messages/s when scenario 5 does not run (default 100)
   --idle-connections N scenario 4 connections (default 5000)
   --knee-steps N       most rates scenario 5 tries per scan (default 16)
+  --flood-rate N       scenario 7 flooder's sends/s, all its sockets together (default 1000: 50x the limit)
+  --flood-sockets N    scenario 7 flooder's sockets (default 20)
   --max-nodes N        cap node counts (1: roomcast embedded mode, for development)
   --workers N          load-generator processes (default 1)
   --profile DIR        write a V8 CPU profile of every server process into DIR (for finding levers)
@@ -111,6 +135,8 @@ export function parseConfig(argv: string[]): BenchConfig {
       "moderate-rate": { type: "string" },
       "idle-connections": { type: "string" },
       "knee-steps": { type: "string" },
+      "flood-rate": { type: "string" },
+      "flood-sockets": { type: "string" },
       burst: { type: "string" },
       "max-nodes": { type: "string" },
       workers: { type: "string" },
@@ -126,7 +152,7 @@ export function parseConfig(argv: string[]): BenchConfig {
     process.exit(0);
   }
   const quick = values.quick ?? false;
-  const scenarios = (values.scenarios ?? (quick ? "1,2" : "1,2,3,4,5")).split(",").map((item) => {
+  const scenarios = (values.scenarios ?? (quick ? "1,2" : Object.keys(SCENARIOS).join(","))).split(",").map((item) => {
     const number = Number(item.trim());
     if (!(number in SCENARIOS)) throw new Error(`unknown scenario "${item}"\n${USAGE}`);
     return number as ScenarioNumber;
@@ -173,6 +199,18 @@ export function parseConfig(argv: string[]): BenchConfig {
       warmupMs: 1000,
       windowMs: 3000,
       drainMs: 1000,
+    },
+    flood: {
+      ...FLOOD_USERS,
+      rate: FLOOD_USERS.rooms * FLOOD_USERS.members * FLOOD_USERS.ratePerUser,
+      sockets: Math.round(positive("flood-sockets", values["flood-sockets"], 20)),
+      floodRate: positive("flood-rate", values["flood-rate"], 50 * DEFAULT_SEND_LIMIT.perSecond),
+      limitPerSecond: DEFAULT_SEND_LIMIT.perSecond,
+      limitBurst: DEFAULT_SEND_LIMIT.burst,
+      // Shorter than the other scenarios' windows: 3 rounds of two phases stay under 2 minutes.
+      ...(quick
+        ? { warmupMs: 1000, windowMs: 3000, drainMs: 1000, settleMs: 2000 }
+        : { warmupMs: 2000, windowMs: 8000, drainMs: 2000, settleMs: 3000 }),
     },
   };
 }

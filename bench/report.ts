@@ -4,6 +4,7 @@ import { renderChart } from "./chart.js";
 import { benchPath } from "./paths.js";
 import { toJson, type BenchResults } from "./results.js";
 import type { FixedRateSummary } from "./scenarios/fixed-rate.js";
+import { ALLOWANCE_SLACK, type FloodResult, type PhaseSummary } from "./scenarios/flood.js";
 import { ratio } from "./stats.js";
 
 type Cell = string | number | undefined;
@@ -132,8 +133,96 @@ export function renderTables(results: BenchResults): string {
       ),
     );
   }
+  const flood = scenarios.flood;
+  if (flood) parts.push(renderFlood(flood, results.config.rounds));
   parts.push(renderTargets(results));
   return parts.join("\n");
+}
+
+/** The phase columns of scenario 7: the well-behaved users' latency and what the phase cost. */
+const phaseCells = (s: PhaseSummary): string[] => [
+  format(s.p50Ms, 2),
+  format(s.p99Ms, 2),
+  format(s.floodedRoomP99Ms, 2),
+  format(s.otherRoomsP99Ms, 2),
+  format(s.ackP99Ms, 2),
+  format(s.missing),
+  format(s.acksFailed),
+  format(s.serverCores, 2),
+  format(s.redisCores, 2),
+  format(s.loadCores, 2),
+];
+
+/** Scenario 7: the well-behaved users without and with the flood, then the flooder, then whether the limit held. */
+function renderFlood(flood: FloodResult, rounds: number): string {
+  const { layout, load } = flood;
+  const times50 = Math.round(load.floodRate / load.limitPerSecond);
+  const users = table(
+    `Scenario 7, flood: ${layout.nodes} nodes, ${layout.users} users in ${layout.rooms} rooms sending ` +
+      `${load.ratePerUser} msgs/s each; the flood: one user on ${layout.flooderSockets} sockets, ` +
+      `${format(load.floodRate)} sends/s (${times50}x its limit of ${load.limitPerSecond}/s, burst ${load.limitBurst}), ` +
+      `half to ${layout.floodedRoom}, half DMs to ${layout.victim} (medians of ${rounds} rounds)`,
+    [
+      "target",
+      "phase",
+      "p50 ms",
+      "p99 ms",
+      `${layout.floodedRoom} p99`,
+      "other rooms p99",
+      "ack p99 ms",
+      "missing",
+      "acks failed",
+      "server cores",
+      "Redis cores",
+      "load cores",
+      "busy",
+    ],
+    Object.entries(flood.summary).flatMap(([target, s]) => [
+      [target, "baseline", ...phaseCells(s.baseline), ""],
+      [target, "flood", ...phaseCells(s.flood), busy(s.disturbed, s.trials)],
+    ]),
+  );
+  const flooder = table(
+    "The flooder, over the measured window (accepted/allowance: over the whole flood phase)",
+    [
+      "target",
+      "p99 flood/baseline",
+      "attempted/s",
+      "accepted/s",
+      "refused/s",
+      "other errors",
+      "unanswered",
+      "sockets dropped",
+      "skipped/s",
+      "accepted/allowance",
+      "flooder cores",
+      "send lag p99 ms",
+    ],
+    Object.entries(flood.summary).map(([target, s]) => [
+      target,
+      times(s.p99Ratio),
+      format(s.flooder.attemptedPerSecond),
+      format(s.flooder.acceptedPerSecond, 1),
+      format(s.flooder.refusedPerSecond),
+      format(s.flooder.otherErrors),
+      format(s.flooder.unanswered),
+      format(s.flooder.socketsDropped),
+      format(s.flooder.skippedPerSecond),
+      format(s.flooder.acceptedOfAllowance, 2),
+      format(s.flooder.cores, 2),
+      format(s.flooder.sendLagP99Ms, 1),
+    ]),
+  );
+  const verdicts = Object.entries(flood.summary).map(([target, s]) => {
+    const share = s.flooder.acceptedOfAllowance;
+    const accepted = `${format(s.flooder.acceptedPerSecond, 1)}/s`;
+    if (share === undefined) return `${target}: no flood measured`;
+    return share <= ALLOWANCE_SLACK
+      ? `${target}: the flooder got ${accepted} through, within its limit of ${load.limitPerSecond}/s: the limit holds per user`
+      : `${target}: the flooder got ${accepted} through, ${format(share, 1)}x what a per-user limit of ` +
+          `${load.limitPerSecond}/s (burst ${load.limitBurst}) allows: the limit does not hold per user`;
+  });
+  return [users, flooder, ...verdicts, ""].join("\n");
 }
 
 /** Where the issue's targets stand (a benchmark reports; it does not fail). */

@@ -1,5 +1,6 @@
 import type { BenchConfig } from "./config.js";
 import type { FixedRateResult } from "./scenarios/fixed-rate.js";
+import type { FloodResult } from "./scenarios/flood.js";
 import type { IdleResult } from "./scenarios/idle.js";
 import type { KneeResult } from "./scenarios/knee.js";
 import { FOREIGN_CORES_LIMIT } from "./session.js";
@@ -23,6 +24,7 @@ export interface BenchResults {
     moderateLatency?: FixedRateResult & { rateFrom: string };
     idleConnections?: IdleResult;
     saturationKnee?: KneeResult;
+    flood?: FloodResult;
   };
   /** The figures the issue asks for, flat; the --quick JSON line is a subset of these. */
   headline: Record<string, number | null>;
@@ -51,6 +53,12 @@ export const METHOD: Record<string, string> = {
     "A module preloaded into every server (bench/targets/probe.mjs, the same for all targets) runs three full GCs " +
     "(--expose-gc) on request and reports process.memoryUsage(). Heap = heapUsed, RSS = VmRSS of /proc/<pid>/status; " +
     "per connection = (with the clients - before any client) / connections.",
+  flood:
+    "Scenario 7: the well-behaved users' latency is measured as in the other scenarios, alone (baseline) and then " +
+    "with one flooder sending at 50 times the per-user limit from a load process of its own, on the same servers " +
+    "in the same round. The flooder's acks are counted by outcome (accepted, rate_limited, other errors, none) for " +
+    "the sends meant to leave in the window (per second) and over the whole phase, against the allowance " +
+    "limit x seconds + burst.",
   busyCheck:
     `Machine CPU (user + nice + system of /proc/stat) minus the CPU of the benchmark's own processes (servers, ` +
     `Redis, load generator, this process), over 0.5 s before a trial and over its window. More than ` +
@@ -71,6 +79,7 @@ export function headline(scenarios: BenchResults["scenarios"]): Record<string, n
   const moderate = scenarios.moderateLatency?.summary;
   const idle = scenarios.idleConnections?.summary;
   const knee = scenarios.saturationKnee?.summary;
+  const flood = scenarios.flood?.summary;
   const figures: Record<string, number | null> = {
     hot_room_roomcast_per_cpu_s: round(hot?.roomcast?.perServerCpuSecond, 0),
     hot_room_stock_per_cpu_s: round(hot?.stock?.perServerCpuSecond, 0),
@@ -119,6 +128,19 @@ export function headline(scenarios: BenchResults["scenarios"]): Record<string, n
       knee_deliveries_per_s_roomcast: round(knee.roomcast?.kneeDeliveriesPerSecond, 0),
       knee_deliveries_per_s_stock: round(knee.stock?.kneeDeliveriesPerSecond, 0),
       knee_deliveries_per_s_raw_ws: round(knee["raw-ws"]?.kneeDeliveriesPerSecond, 0),
+    });
+  }
+  if (flood) {
+    const roomcast = flood.roomcast;
+    Object.assign(figures, {
+      flood_p99_ms_without_roomcast: round(roomcast?.baseline.p99Ms),
+      flood_p99_ms_with_roomcast: round(roomcast?.flood.p99Ms),
+      flood_p99_ratio_roomcast: round(roomcast?.p99Ratio, 3),
+      flood_ack_p99_ms_without_roomcast: round(roomcast?.baseline.ackP99Ms),
+      flood_ack_p99_ms_with_roomcast: round(roomcast?.flood.ackP99Ms),
+      flood_flooder_attempted_per_s_roomcast: round(roomcast?.flooder.attemptedPerSecond, 1),
+      flood_flooder_accepted_per_s_roomcast: round(roomcast?.flooder.acceptedPerSecond, 1),
+      flood_flooder_accepted_of_allowance_roomcast: round(roomcast?.flooder.acceptedOfAllowance, 3),
     });
   }
   return figures;

@@ -14,6 +14,7 @@ import { renderTables, writeResults } from "./report.js";
 import type { BenchContext } from "./scenarios/context.js";
 import { nodesFor } from "./scenarios/context.js";
 import { fixedRate } from "./scenarios/fixed-rate.js";
+import { floodScenario } from "./scenarios/flood.js";
 import { idleScenario } from "./scenarios/idle.js";
 import { kneeScenario } from "./scenarios/knee.js";
 import { machineInfo } from "./system.js";
@@ -112,6 +113,14 @@ async function main(): Promise<void> {
         idle(config.idle.connections, config.idle.roomSize),
         config.idle.roomSize,
       );
+    }
+    if (wants(7)) {
+      const flood = config.flood;
+      log(
+        `scenario 7, flood: ${flood.rooms * flood.members} users at ${flood.ratePerUser} msgs/s each, then one flooder ` +
+          `on ${flood.sockets} sockets at ${flood.floodRate} sends/s (limit ${flood.limitPerSecond}/s, burst ${flood.limitBurst})`,
+      );
+      scenarios.flood = await floodScenario(context);
     }
   } finally {
     await generator.close();

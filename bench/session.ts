@@ -1,6 +1,7 @@
 import { now, sleep, sleepUntil } from "./clock.js";
 import type { Layout } from "./layout.js";
 import type { LoadGenerator } from "./load/generator.js";
+import { Histogram } from "./load/histogram.js";
 import { livePids } from "./processes.js";
 import { RedisTap, pushDelta, pushTotal, type PushCounts } from "./redis-tap.js";
 import type { BenchRedis } from "./redis.js";
@@ -23,6 +24,21 @@ export interface CpuShare {
   steal: number;
 }
 
+/** Latency percentiles of a histogram, ms; Infinity when the rank falls among missing values. */
+export interface Percentiles {
+  p50: number | undefined;
+  p99: number | undefined;
+  p999: number | undefined;
+  count: number;
+}
+
+const percentiles = (histogram: Histogram): Percentiles => ({
+  p50: histogram.quantile(0.5),
+  p99: histogram.quantile(0.99),
+  p999: histogram.quantile(0.999),
+  count: histogram.count,
+});
+
 export interface Measurement {
   /** Chat messages per second the schedule offered. */
   offeredPerSecond: number;
@@ -38,7 +54,11 @@ export interface Measurement {
   /** Write system calls of the server processes per delivery (1 = one frame per write). */
   serverWritesPerDelivery: number;
   /** End-to-end latency of the window's messages, ms, from the intended send time; Infinity if missing. */
-  latency: { p50: number | undefined; p99: number | undefined; p999: number | undefined; count: number };
+  latency: Percentiles;
+  /** The same for each of the layout's latency groups (scenario 7). */
+  latencyByGroup?: Record<string, Percentiles>;
+  /** From the intended send time to the sender's receipt of the ack; an ack missing at the end is Infinity. */
+  ackLatency: Percentiles;
   /** Deliveries of the window's messages that had not arrived by the end of the drain. */
   missing: number;
   expected: number;
@@ -56,6 +76,14 @@ export interface Measurement {
   before: CpuShare;
   during: CpuShare;
   disturbed: boolean;
+}
+
+/** The times of one measurement, monotonic ms: load from `startAt`, measured in the window, until `stopAt`. */
+export interface Schedule {
+  startAt: number;
+  windowStart: number;
+  windowEnd: number;
+  stopAt: number;
 }
 
 export interface LoadShape {
@@ -120,6 +148,8 @@ export class Session {
     tapRedis: boolean;
     /** Extra Node flags for the server processes. */
     nodeFlags: string[];
+    /** Settings for the server processes, on top of the target's own (scenario 7: the limits). */
+    serverEnv?: Record<string, string>;
     /** Runs once the servers are up, before any client connects (the idle-memory baseline). */
     onStarted?: (running: RunningTarget) => Promise<void>;
   }): Promise<Session> {
@@ -141,6 +171,7 @@ export class Session {
         // Its own prefix: targets that run side by side must not share channels or keys.
         redisPrefix: `${redis?.prefix ?? "bench"}s${++sessions}`,
         nodeFlags: options.nodeFlags,
+        env: options.serverEnv ?? {},
       });
       await options.onStarted?.(running);
       const urls = running.nodes.map((node) => node.url);
@@ -203,8 +234,11 @@ export class Session {
     };
   }
 
-  /** Measures one load shape: warm-up, measured window, drain (still sending). */
-  async measure(shape: LoadShape): Promise<Measurement> {
+  /**
+   * Measures one load shape: warm-up, measured window, drain (still sending). `alongside` runs other
+   * load on the same schedule (scenario 7's flood); the measurement waits for it too.
+   */
+  async measure(shape: LoadShape, alongside?: (schedule: Schedule) => Promise<unknown>): Promise<Measurement> {
     // The machine just before: a busy machine is noted whatever happens next.
     const quiet = this.snapshot();
     await sleep(500);
@@ -214,21 +248,22 @@ export class Session {
     const startAt = now() + 100;
     const windowStart = startAt + shape.warmupMs;
     const windowEnd = windowStart + shape.windowMs;
+    const schedule: Schedule = { startAt, windowStart, windowEnd, stopAt: windowEnd + shape.drainMs };
     const loadRun = this.generator.run(this.group, {
+      ...schedule,
       senders: this.layout.senders,
       ratePerSecond: shape.rate,
-      startAt,
-      windowStart,
-      windowEnd,
-      stopAt: windowEnd + shape.drainMs,
       textLength: shape.textLength,
       burst: shape.burst,
+      latencyGroups: this.layout.latencyGroups,
     });
+    // Awaited together from the start, so that a failure of either is handled however early it comes.
+    const loads = Promise.all([loadRun, alongside?.(schedule)]);
     await sleepUntil(windowStart);
     const first = this.snapshot();
     await sleepUntil(windowEnd);
     const last = this.snapshot();
-    const result = await loadRun;
+    const [result] = await loads;
     const pushesAfter = this.taps.length > 0 ? await this.pushesSettled(5000) : [];
 
     const seconds = (last.at - first.at) / 1000;
@@ -247,6 +282,9 @@ export class Session {
     );
     const missing = Math.max(0, expected - result.deliveredOfWindow);
     result.latency.recordMissing(missing);
+    const latencyByGroup = this.layout.latencyGroups && this.groupLatencies(result.latencyByGroup, result.sentInWindow);
+    const sentInWindow = Object.values(result.sentInWindow).reduce((sum, count) => sum + count, 0);
+    result.ackLatency.recordMissing(Math.max(0, sentInWindow - result.ackLatency.count));
     const during = this.share(first, last);
     const measurement: Measurement = {
       offeredPerSecond: shape.rate,
@@ -262,12 +300,9 @@ export class Session {
         orchestrator: used(process.pid),
       },
       serverWritesPerDelivery: serverWrites / result.receivedInWindow,
-      latency: {
-        p50: result.latency.quantile(0.5),
-        p99: result.latency.quantile(0.99),
-        p999: result.latency.quantile(0.999),
-        count: result.latency.count,
-      },
+      latency: percentiles(result.latency),
+      ...(latencyByGroup && { latencyByGroup }),
+      ackLatency: percentiles(result.ackLatency),
       missing,
       expected,
       sendLagP99: result.sendLag.quantile(0.99),
@@ -299,6 +334,27 @@ export class Session {
       };
     }
     return measurement;
+  }
+
+  /** Percentiles of each latency group, its missing deliveries counted as in the whole. */
+  private groupLatencies(
+    histograms: Record<string, Histogram>,
+    sentInWindow: Record<string, number>,
+  ): Record<string, Percentiles> {
+    const groups = this.layout.latencyGroups ?? {};
+    const expected = new Map<string, number>();
+    for (const [room, count] of Object.entries(sentInWindow)) {
+      const group = groups[room];
+      if (group !== undefined)
+        expected.set(group, (expected.get(group) ?? 0) + count * (this.layout.roomSizes[room] ?? 0));
+    }
+    const result: Record<string, Percentiles> = {};
+    for (const group of new Set(Object.values(groups))) {
+      const histogram = histograms[group] ?? new Histogram();
+      histogram.recordMissing(Math.max(0, (expected.get(group) ?? 0) - histogram.count));
+      result[group] = percentiles(histogram);
+    }
+    return result;
   }
 
   /** Forces GC in every node and returns their memory (see targets/probe.mjs). */

@@ -5,19 +5,24 @@ import type { ClientProtocol } from "../targets/target.js";
 
 /** What a load client reports back to the generator. */
 export interface ClientHooks {
-  /** A `room:message` arrived; `text` as sent. */
-  onMessage(text: string): void;
-  /** The ack of a send arrived. */
-  onAck(ok: boolean): void;
+  /** A `room:message` arrived; `text` as sent, `room` the room it was sent to. */
+  onMessage(text: string, room: string): void;
   /** The connection closed without the generator asking. */
   onLost(reason: string): void;
 }
 
+/** The server's answer to a send: accepted, or the error code it gave ("no answer" when it gave none). */
+export type SendAnswer = { ok: true } | { ok: false; code: string };
+
 /** One connected chat client, the same for every target. */
 export interface LoadClient {
+  /** False once the connection has closed, whoever closed it. */
+  readonly connected: boolean;
   join(room: string): Promise<void>;
-  /** Sends a chat message; its ack goes to `hooks.onAck`. */
-  send(room: string, text: string): void;
+  /** Sends a chat message to a room; `onAnswer` gets the ack (never called if none comes). */
+  send(room: string, text: string, onAnswer: (answer: SendAnswer) => void): void;
+  /** Sends a direct message (`dm:send`); Socket.IO targets only (scenario 7's flooder). */
+  sendDirect(to: string, text: string, onAnswer: (answer: SendAnswer) => void): void;
   close(): void;
 }
 
@@ -41,6 +46,9 @@ interface AckBody {
 
 const failure = (body: AckBody | undefined) => `${body?.error?.code ?? "no answer"}: ${body?.error?.message ?? ""}`;
 
+const answerOf = (body: AckBody | undefined): SendAnswer =>
+  body?.ok === true ? { ok: true } : { ok: false, code: body?.error?.code ?? "no answer" };
+
 async function connectSocketIo({ url, user, hooks, timeoutMs }: ConnectOptions): Promise<LoadClient> {
   const socket = io(url, {
     auth: { user },
@@ -63,20 +71,25 @@ async function connectSocketIo({ url, user, hooks, timeoutMs }: ConnectOptions):
     socket.close();
     throw error;
   }
-  socket.on("room:message", (message: { text?: unknown }) => {
-    if (typeof message?.text === "string") hooks.onMessage(message.text);
+  socket.on("room:message", (message: { text?: unknown; room?: unknown }) => {
+    if (typeof message?.text === "string") hooks.onMessage(message.text, String(message.room));
   });
   socket.on("disconnect", (reason) => {
     if (!closing) hooks.onLost(reason);
   });
-  const onAck = (body: AckBody | undefined) => hooks.onAck(body?.ok === true);
   return {
+    get connected() {
+      return socket.connected;
+    },
     async join(room) {
       const answer = (await socket.timeout(timeoutMs).emitWithAck("room:join", { room })) as AckBody;
       if (answer?.ok !== true) throw new Error(`${user} could not join ${room}: ${failure(answer)}`);
     },
-    send(room, text) {
-      socket.emit("room:send", { room, text }, onAck);
+    send(room, text, onAnswer) {
+      socket.emit("room:send", { room, text }, (body: AckBody | undefined) => onAnswer(answerOf(body)));
+    },
+    sendDirect(to, text, onAnswer) {
+      socket.emit("dm:send", { to, text }, (body: AckBody | undefined) => onAnswer(answerOf(body)));
     },
     close() {
       closing = true;
@@ -88,7 +101,7 @@ async function connectSocketIo({ url, user, hooks, timeoutMs }: ConnectOptions):
 interface RawFrame extends AckBody {
   ack?: unknown;
   event?: unknown;
-  data?: { text?: unknown };
+  data?: { text?: unknown; room?: unknown };
 }
 
 async function connectRawWs({ url, user, hooks, timeoutMs }: ConnectOptions): Promise<LoadClient> {
@@ -98,7 +111,7 @@ async function connectRawWs({ url, user, hooks, timeoutMs }: ConnectOptions): Pr
   });
   let closing = false;
   let nextAck = 1;
-  /** Acks the generator waits for (joins); sends report through hooks.onAck. */
+  /** Acks awaited, by number: joins and sends. */
   const waiting = new Map<number, (body: RawFrame) => void>();
   try {
     await within(
@@ -121,23 +134,22 @@ async function connectRawWs({ url, user, hooks, timeoutMs }: ConnectOptions): Pr
       return;
     }
     if (frame.event === "room:message") {
-      if (typeof frame.data?.text === "string") hooks.onMessage(frame.data.text);
+      if (typeof frame.data?.text === "string") hooks.onMessage(frame.data.text, String(frame.data.room));
       return;
     }
     if (typeof frame.ack !== "number") return;
     const waiter = waiting.get(frame.ack);
-    if (waiter) {
-      waiting.delete(frame.ack);
-      waiter(frame);
-    } else {
-      hooks.onAck(frame.ok === true);
-    }
+    waiting.delete(frame.ack);
+    waiter?.(frame);
   });
   ws.on("error", () => {}); // Followed by close.
   ws.on("close", (code) => {
     if (!closing) hooks.onLost(`closed ${code}`);
   });
   return {
+    get connected() {
+      return ws.readyState === WebSocket.OPEN;
+    },
     async join(room) {
       const ack = nextAck++;
       const answer = await within(
@@ -150,8 +162,13 @@ async function connectRawWs({ url, user, hooks, timeoutMs }: ConnectOptions): Pr
       ).finally(() => waiting.delete(ack));
       if (answer.ok !== true) throw new Error(`${user} could not join ${room}: ${failure(answer)}`);
     },
-    send(room, text) {
-      ws.send(JSON.stringify({ op: "send", room, text, ack: nextAck++ }));
+    send(room, text, onAnswer) {
+      const ack = nextAck++;
+      waiting.set(ack, (frame) => onAnswer(answerOf(frame)));
+      ws.send(JSON.stringify({ op: "send", room, text, ack }));
+    },
+    sendDirect() {
+      throw new Error("the raw-ws reference has no direct messages");
     },
     close() {
       closing = true;

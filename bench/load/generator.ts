@@ -3,16 +3,44 @@ import { benchPath, ROOT } from "../paths.js";
 import { launch, type Spawned } from "../processes.js";
 import type { ClientProtocol } from "../targets/target.js";
 import { Histogram } from "./histogram.js";
-import type { ClientPlan, FromWorker, Reply, Request, RunPlan, RunResult, SenderPlan } from "./messages.js";
+import type {
+  ClientPlan,
+  FloodCounts,
+  FloodPlan,
+  FromWorker,
+  Reply,
+  Request,
+  RunPlan,
+  RunResult,
+  SenderPlan,
+} from "./messages.js";
 
 /** A run over all the generator's clients; sender `client` indices are into the `connect` list. */
 export type LoadPlan = RunPlan;
 
 /** What all workers received, merged. */
-export interface LoadResult extends Omit<RunResult, "latency" | "sendLag"> {
+export interface LoadResult extends Omit<RunResult, "latency" | "latencyByGroup" | "ackLatency" | "sendLag"> {
   latency: Histogram;
+  latencyByGroup: Record<string, Histogram>;
+  ackLatency: Histogram;
   sendLag: Histogram;
 }
+
+/** How the server answered a flood, all workers together. */
+export interface FloodOutcome {
+  run: FloodCounts;
+  window: FloodCounts;
+  socketsDropped: number;
+  sendLag: Histogram;
+}
+
+const addCounts = (into: FloodCounts, from: FloodCounts): void => {
+  into.attempted += from.attempted;
+  into.skipped += from.skipped;
+  into.accepted += from.accepted;
+  into.refused += from.refused;
+  for (const [code, count] of Object.entries(from.errors)) into.errors[code] = (into.errors[code] ?? 0) + count;
+};
 
 interface Worker {
   process: Spawned;
@@ -115,22 +143,33 @@ export class LoadGenerator {
     return group;
   }
 
-  /** Runs one open-loop schedule on every worker at once; each gets the rate of its senders. */
-  async run(group: number, plan: LoadPlan): Promise<LoadResult> {
+  /**
+   * Splits a plan's senders by the worker that holds their client (indices made local to it), with
+   * the share of the rate that goes with them.
+   */
+  private share<S extends { client: number }>(
+    group: number,
+    senders: readonly S[],
+    ratePerSecond: number,
+  ): Array<{ senders: S[]; ratePerSecond: number }> {
     const placement = this.placements.get(group);
     if (!placement) throw new Error(`no client group ${group}`);
-    const senders: SenderPlan[][] = this.workers.map(() => []);
-    for (const sender of plan.senders) {
+    const own: S[][] = this.workers.map(() => []);
+    for (const sender of senders) {
       const [worker, local] = placement[sender.client]!;
-      senders[worker]!.push({ client: local, room: sender.room });
+      own[worker]!.push({ ...sender, client: local });
     }
-    const total = plan.senders.length;
+    return own.map((list) => ({
+      senders: list,
+      ratePerSecond: senders.length === 0 ? 0 : (ratePerSecond * list.length) / senders.length,
+    }));
+  }
+
+  /** Runs one open-loop schedule on every worker at once; each gets the rate of its senders. */
+  async run(group: number, plan: LoadPlan): Promise<LoadResult> {
+    const shares = this.share<SenderPlan>(group, plan.senders, plan.ratePerSecond);
     const replies = await this.askAll(
-      senders.map((own) => ({
-        type: "run",
-        group,
-        plan: { ...plan, senders: own, ratePerSecond: total === 0 ? 0 : (plan.ratePerSecond * own.length) / total },
-      })),
+      shares.map((share) => ({ type: "run", group, plan: { ...plan, ...share } })),
       plan.stopAt - plan.startAt + 60_000,
     );
     const merged: LoadResult = {
@@ -140,6 +179,8 @@ export class LoadGenerator {
       receivedInWindow: 0,
       deliveredOfWindow: 0,
       latency: new Histogram(),
+      latencyByGroup: {},
+      ackLatency: new Histogram(),
       sendLag: new Histogram(),
       acks: { ok: 0, failed: 0 },
       lost: 0,
@@ -153,6 +194,10 @@ export class LoadGenerator {
       merged.receivedInWindow += result.receivedInWindow;
       merged.deliveredOfWindow += result.deliveredOfWindow;
       merged.latency.add(result.latency);
+      for (const [name, data] of Object.entries(result.latencyByGroup)) {
+        (merged.latencyByGroup[name] ??= new Histogram()).add(data);
+      }
+      merged.ackLatency.add(result.ackLatency);
       merged.sendLag.add(result.sendLag);
       merged.acks.ok += result.acks.ok;
       merged.acks.failed += result.acks.failed;
@@ -161,6 +206,29 @@ export class LoadGenerator {
       for (const [room, count] of Object.entries(result.sentInWindow)) {
         merged.sentInWindow[room] = (merged.sentInWindow[room] ?? 0) + count;
       }
+    }
+    return merged;
+  }
+
+  /** Runs a flood (scenario 7) on every worker at once; each gets the rate of its senders. */
+  async flood(group: number, plan: FloodPlan): Promise<FloodOutcome> {
+    const shares = this.share(group, plan.senders, plan.ratePerSecond);
+    const replies = await this.askAll(
+      shares.map((share) => ({ type: "flood", group, plan: { ...plan, ...share } })),
+      plan.stopAt - plan.startAt + 60_000,
+    );
+    const merged: FloodOutcome = {
+      run: { attempted: 0, skipped: 0, accepted: 0, refused: 0, errors: {} },
+      window: { attempted: 0, skipped: 0, accepted: 0, refused: 0, errors: {} },
+      socketsDropped: 0,
+      sendLag: new Histogram(),
+    };
+    for (const reply of replies) {
+      if (reply.type !== "flooded") throw new Error(`unexpected ${reply.type} from a load worker`);
+      addCounts(merged.run, reply.result.run);
+      addCounts(merged.window, reply.result.window);
+      merged.socketsDropped += reply.result.socketsDropped;
+      merged.sendLag.add(reply.result.sendLag);
     }
     return merged;
   }

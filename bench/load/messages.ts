@@ -36,6 +36,8 @@ export interface RunPlan {
    * messages come in bursts of N at the same mean rate, so that servers get several in one tick.
    */
   burst: number;
+  /** Rooms whose deliveries also get a latency histogram of their own, by group name (scenario 7). */
+  latencyGroups?: Record<string, string>;
 }
 
 export interface RunResult {
@@ -50,6 +52,10 @@ export interface RunResult {
   deliveredOfWindow: number;
   /** Latency of the window's messages, from intended send to receipt. */
   latency: HistogramData;
+  /** The same for the rooms of each of the plan's `latencyGroups`. */
+  latencyByGroup: Record<string, HistogramData>;
+  /** Latency of the acks of the window's sends, from intended send to the ack's receipt. */
+  ackLatency: HistogramData;
   /** How late the generator itself sent: actual minus intended send time. */
   sendLag: HistogramData;
   acks: { ok: number; failed: number };
@@ -57,6 +63,49 @@ export interface RunResult {
   lost: number;
   /** Deliveries to the clients of another target during the run (must be 0: no cross-talk). */
   strays: number;
+}
+
+/** One of a flooder's sockets and what it sends: to a room it joined, or a direct message to a user. */
+export type FloodSender = { client: number; room: string } | { client: number; to: string };
+
+/**
+ * A flood (scenario 7): open loop as in RunPlan, evenly spaced, send k from sender k mod n; what
+ * the flooder's sockets receive is not counted.
+ */
+export interface FloodPlan {
+  senders: FloodSender[];
+  /** Sends per second, all senders of this worker together. */
+  ratePerSecond: number;
+  startAt: number;
+  /** Sends meant to leave in [windowStart, windowEnd) are counted apart. */
+  windowStart: number;
+  windowEnd: number;
+  stopAt: number;
+  textLength: number;
+}
+
+/** How the server answered a flooder's sends. */
+export interface FloodCounts {
+  /** Sends made (on an open socket). */
+  attempted: number;
+  /** Sends not made: they fell due on a socket the server had closed. */
+  skipped: number;
+  accepted: number;
+  /** Answered `rate_limited`. */
+  refused: number;
+  /** Other error codes, by code. */
+  errors: Record<string, number>;
+}
+
+export interface FloodRunResult {
+  /** Every send of the run, warm-up and drain included. */
+  run: FloodCounts;
+  /** The sends meant to leave inside the window. */
+  window: FloodCounts;
+  /** The flooder's sockets that the server closed during the run. */
+  socketsDropped: number;
+  /** How late the generator itself sent: actual minus intended send time. */
+  sendLag: HistogramData;
 }
 
 /**
@@ -73,11 +122,13 @@ export type Request =
       timeoutMs: number;
     }
   | { type: "run"; group: number; plan: RunPlan }
+  | { type: "flood"; group: number; plan: FloodPlan }
   | { type: "disconnect"; group: number };
 
 export type Reply =
   | { type: "connected"; clients: number; ms: number }
   | { type: "ran"; result: RunResult }
+  | { type: "flooded"; result: FloodRunResult }
   | { type: "disconnected" }
   | { type: "failed"; error: string };
 

@@ -13,3 +13,9 @@ export function intendedAtOf(text: unknown): number {
   if (typeof text !== "string") return Number.NaN;
   return Number.parseFloat(text);
 }
+
+/** The text of a flooder's message (scenario 7): it carries no send time, so no receiver measures it. */
+export function encodeFloodText(seq: number, length: number): string {
+  const head = `flood ${seq} `;
+  return head.length >= length ? head : head + "x".repeat(length - head.length);
+}

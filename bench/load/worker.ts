@@ -4,21 +4,23 @@
  */
 import { now, sleepUntil } from "../clock.js";
 import { connectClient, type ClientHooks, type LoadClient } from "./clients.js";
+import { flood } from "./flood.js";
 import { Histogram } from "./histogram.js";
 import type { ClientPlan, FromWorker, Reply, Request, RunPlan, RunResult, ToWorker } from "./messages.js";
 import { encodeText, intendedAtOf } from "./payload.js";
+import { sendOnSchedule } from "./schedule.js";
 
 /** Client groups by id: one per target of a scenario. */
 const groups = new Map<number, LoadClient[]>();
 /** The run in progress, on one group; deliveries outside a run are not counted. */
-let current: { group: number; plan: RunPlan; result: RunResult; latency: Histogram } | undefined;
+let current:
+  { group: number; plan: RunPlan; result: RunResult; latency: Histogram; byGroup: Map<string, Histogram> } | undefined;
 let lost = 0;
-let acks = { ok: 0, failed: 0 };
 /** Deliveries to a group that is not the one running: targets must not hear each other. */
 let strays = 0;
 
 const hooksOf = (group: number): ClientHooks => ({
-  onMessage(text) {
+  onMessage(text, room) {
     if (!current) return;
     if (current.group !== group) {
       strays++;
@@ -32,11 +34,9 @@ const hooksOf = (group: number): ClientHooks => ({
     if (intendedAt >= plan.windowStart && intendedAt < plan.windowEnd) {
       result.deliveredOfWindow++;
       current.latency.record(at - intendedAt);
+      const latencyGroup = plan.latencyGroups?.[room];
+      if (latencyGroup !== undefined) current.byGroup.get(latencyGroup)?.record(at - intendedAt);
     }
-  },
-  onAck(ok) {
-    if (ok) acks.ok++;
-    else acks.failed++;
   },
   onLost() {
     lost++;
@@ -84,47 +84,42 @@ async function run(group: number, clients: LoadClient[], plan: RunPlan): Promise
     receivedInWindow: 0,
     deliveredOfWindow: 0,
     latency: { counts: [], missing: 0 },
+    latencyByGroup: {},
+    ackLatency: { counts: [], missing: 0 },
     sendLag: { counts: [], missing: 0 },
     acks: { ok: 0, failed: 0 },
     lost: 0,
     strays: 0,
   };
   const latency = new Histogram();
+  const byGroup = new Map(Object.values(plan.latencyGroups ?? {}).map((name) => [name, new Histogram()]));
+  const ackLatency = new Histogram();
   const sendLag = new Histogram();
-  acks = { ok: 0, failed: 0 };
+  // This run's own counters: an ack of an earlier run that comes late does not count here.
+  const acks = { ok: 0, failed: 0 };
   lost = 0;
   strays = 0;
-  current = { group, plan, result, latency };
-  const interval = 1000 / plan.ratePerSecond;
-  const total = plan.senders.length === 0 ? 0 : Math.floor((plan.stopAt - plan.startAt) / interval);
-  let k = 0;
-  await new Promise<void>((resolve) => {
-    const tick = () => {
-      const at = now();
-      // Everything due by now leaves now, with its intended time: a late generator shows as latency.
-      while (k < total) {
-        const intendedAt = plan.startAt + Math.floor(k / plan.burst) * plan.burst * interval;
-        if (intendedAt > at) break;
-        const sender = plan.senders[k % plan.senders.length]!;
-        sendLag.record(now() - intendedAt);
-        clients[sender.client]!.send(sender.room, encodeText(intendedAt, k, plan.textLength));
-        result.sent++;
-        if (intendedAt >= plan.windowStart && intendedAt < plan.windowEnd) {
-          result.sentInWindow[sender.room] = (result.sentInWindow[sender.room] ?? 0) + 1;
-        }
-        k++;
-      }
-      if (k < total)
-        setTimeout(tick, Math.max(0, plan.startAt + Math.floor(k / plan.burst) * plan.burst * interval - now()));
-      else resolve();
-    };
-    setTimeout(tick, Math.max(0, plan.startAt - now()));
+  current = { group, plan, result, latency, byGroup };
+  const rate = plan.senders.length === 0 ? 0 : plan.ratePerSecond;
+  await sendOnSchedule({ ...plan, ratePerSecond: rate }, (k, intendedAt) => {
+    const sender = plan.senders[k % plan.senders.length]!;
+    const inWindow = intendedAt >= plan.windowStart && intendedAt < plan.windowEnd;
+    sendLag.record(now() - intendedAt);
+    clients[sender.client]!.send(sender.room, encodeText(intendedAt, k, plan.textLength), (answer) => {
+      if (answer.ok) acks.ok++;
+      else acks.failed++;
+      if (inWindow) ackLatency.record(now() - intendedAt);
+    });
+    result.sent++;
+    if (inWindow) result.sentInWindow[sender.room] = (result.sentInWindow[sender.room] ?? 0) + 1;
   });
   await sleepUntil(plan.stopAt);
   current = undefined;
   result.latency = latency.toJSON();
+  result.latencyByGroup = Object.fromEntries([...byGroup].map(([name, histogram]) => [name, histogram.toJSON()]));
+  result.ackLatency = ackLatency.toJSON();
   result.sendLag = sendLag.toJSON();
-  result.acks = acks;
+  result.acks = { ...acks };
   result.lost = lost;
   result.strays = strays;
   return result;
@@ -149,6 +144,11 @@ async function handle(message: Request): Promise<Reply> {
       const clients = groups.get(message.group);
       if (!clients) throw new Error(`no client group ${message.group}`);
       return { type: "ran", result: await run(message.group, clients, message.plan) };
+    }
+    case "flood": {
+      const clients = groups.get(message.group);
+      if (!clients) throw new Error(`no client group ${message.group}`);
+      return { type: "flooded", result: await flood(clients, message.plan) };
     }
     case "disconnect":
       for (const client of groups.get(message.group) ?? []) client.close();

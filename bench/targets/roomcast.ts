@@ -39,9 +39,19 @@ export interface VariantOptions {
 }
 
 /**
+ * Limits that would refuse the benchmark's own load: the send limit throttles the load generator,
+ * and every client connects from 127.0.0.1. Scenario 7 turns the send limit back on (options.env).
+ */
+const LIMITS_OFF: Record<string, string> = {
+  RATE_LIMIT_PER_SECOND: "0",
+  SOCKETS_PER_IP: "0",
+  HANDSHAKES_PER_IP_PER_MINUTE: "0",
+};
+
+/**
  * roomcast as it ships: the built server (`node dist/server/main.js`), one process per node, in
- * cluster mode (REDIS_URL: sharded adapter, dynamic subscriptions, Streams history); the rate limit
- * is off so the load generator is not throttled. `embedded` runs it without Redis instead.
+ * cluster mode (REDIS_URL: sharded adapter, dynamic subscriptions, Streams history), with the limits
+ * of LIMITS_OFF off. `embedded` runs it without Redis instead.
  */
 export function roomcast(variant: VariantOptions = {}): Target {
   const name = `roomcast${variant.suffix ?? ""}`;
@@ -49,6 +59,7 @@ export function roomcast(variant: VariantOptions = {}): Target {
     name,
     protocol: "socket.io",
     usesRedis: !variant.embedded,
+    limitsSends: true,
     async start(options: TargetStartOptions) {
       if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first`);
       if (!variant.embedded && !roomcastClusterBuilt()) {
@@ -66,8 +77,9 @@ export function roomcast(variant: VariantOptions = {}): Target {
             nodeFlags: options.nodeFlags,
             env: {
               NODE_ID: `bench-${index}`,
-              RATE_LIMIT_PER_SECOND: "0",
+              ...LIMITS_OFF,
               LOG_LEVEL: "warn",
+              ...options.env,
               ...(variant.embedded ? {} : { REDIS_URL: options.redisUrls[index]!, REDIS_PREFIX: options.redisPrefix }),
             },
             ready: readyz,

@@ -12,6 +12,11 @@ export interface TargetStartOptions {
   redisPrefix: string;
   /** Extra Node flags for every server process (e.g. --cpu-prof). */
   nodeFlags: string[];
+  /**
+   * Settings for every server process, on top of the target's own: scenario 7 turns roomcast's
+   * send limits on. The reference servers have no settings and take none.
+   */
+  env: Record<string, string>;
 }
 
 /** A running target: its server processes, in node order. */
@@ -29,6 +34,8 @@ export interface Target {
   protocol: ClientProtocol;
   /** Whether its nodes exchange messages through Redis. */
   usesRedis: boolean;
+  /** Whether it enforces roomcast's per-user send limits, so that scenario 7 (flood) can test them. */
+  limitsSends?: boolean;
   start(options: TargetStartOptions): Promise<RunningTarget>;
 }
 
