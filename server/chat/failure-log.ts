@@ -9,7 +9,7 @@ const WINDOW_MS = 10_000;
  * when the next failure comes after the window (or at close).
  */
 export class FailureLog {
-  private windowStart = 0;
+  private windowStart = Number.NEGATIVE_INFINITY;
   private suppressed = 0;
   private readonly events = new Map<string, number>();
 

@@ -59,6 +59,20 @@ export function originTests(nodes: Nodes): void {
       });
     }
 
+    it("compares scheme, host and port: the node's host with another scheme or port is foreign", async () => {
+      const url = nodes.url(0);
+      const { hostname, port } = new URL(url);
+      expect((await pollingHandshake(url, url)).status).toBe(200);
+      for (const origin of [
+        `https://${hostname}:${port}`,
+        `http://${hostname}:${Number(port) + 1}`,
+        `http://${hostname}`,
+      ]) {
+        expect(REFUSED, origin).toContain((await pollingHandshake(url, origin)).status);
+        expect(REFUSED, origin).toContain(await rawWebSocket(url, origin));
+      }
+    });
+
     it("refuses a foreign Origin on the raw handshake, on the upgrade and on later polls", async () => {
       const url = nodes.url(0);
       expect(REFUSED).toContain((await pollingHandshake(url, FOREIGN_ORIGIN)).status);
@@ -115,5 +129,24 @@ export function anyOriginTests(open: Nodes): void {
     expect(sid).toEqual(expect.any(String));
     expect(await rawWebSocket(url, FOREIGN_ORIGIN)).toBe("open");
     expect(await rawWebSocket(url, FOREIGN_ORIGIN, sid)).toBe("open");
+  });
+}
+
+/** PUBLIC_URL of the deployment `publicUrlTests` runs on. */
+export const PUBLIC_URL = "https://chat.example.org";
+
+/** Registers the tests of a deployment with PUBLIC_URL (and no ALLOWED_ORIGINS). */
+export function publicUrlTests(deployed: Nodes): void {
+  it("PUBLIC_URL is the only origin allowed: not the Host header's, not another scheme", async () => {
+    for (const url of deployed.urls()) {
+      expect((await pollingHandshake(url, PUBLIC_URL)).status).toBe(200);
+      expect(await rawWebSocket(url, `${PUBLIC_URL}:443`)).toBe("open");
+      // The Host header is what a DNS-rebinding page controls: with PUBLIC_URL it does not count.
+      for (const origin of [url, "http://chat.example.org", "https://chat.example.org:8443", FOREIGN_ORIGIN]) {
+        expect(REFUSED, origin).toContain((await pollingHandshake(url, origin)).status);
+        expect(REFUSED, origin).toContain(await rawWebSocket(url, origin));
+      }
+      expect(await rawWebSocket(url)).toBe("open");
+    }
   });
 }

@@ -19,7 +19,14 @@ import { isolationTests } from "./isolation.js";
 import { joinOnShortLogTests, joinTests, SHORT_HISTORY_SIZE } from "./join.js";
 import { leaveTests } from "./leave.js";
 import { nameTests } from "./names.js";
-import { ALLOWED_ORIGIN, allowedOriginsTests, anyOriginTests, originTests } from "./origin.js";
+import {
+  ALLOWED_ORIGIN,
+  allowedOriginsTests,
+  anyOriginTests,
+  originTests,
+  PUBLIC_URL,
+  publicUrlTests,
+} from "./origin.js";
 import { presenceTests } from "./presence.js";
 import { LIMITED_ENV, rateLimitTests } from "./rate-limit.js";
 import { roomsListTests } from "./rooms-list.js";
@@ -64,6 +71,10 @@ export function protocolSuite(name: string, factory: DeploymentFactory): void {
       joinOnShortLogTests(small);
       textLengthTests(small);
       allowedOriginsTests(small);
+    });
+
+    describe("with PUBLIC_URL", () => {
+      publicUrlTests(deploy(factory, { env: { PUBLIC_URL } }));
     });
 
     describe("with ALLOWED_ORIGINS=* and without ADMIN_TOKEN", () => {
