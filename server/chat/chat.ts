@@ -175,7 +175,8 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void>; clos
         // socket.emit("rooms:list", ack) puts the ack first.
         if (typeof payload === "function" && ack === undefined) [payload, ack] = [undefined, payload];
         const reply = typeof ack === "function" ? (ack as (answer: Ack<ResultOf<E>>) => void) : undefined;
-        if (backpressure.check(socket)) return;
+        // Work for a socket that is gone, or that reads nothing, is dropped, not done.
+        if (!socket.connected || backpressure.check(socket)) return;
         if (pending >= pendingRequestsPerSocket) {
           log.warn({ socket: socket.id, user, pending }, "dropped a client over PENDING_REQUESTS_PER_SOCKET");
           dropConnection(socket.conn as unknown as Parameters<typeof dropConnection>[0]);
@@ -190,7 +191,9 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void>; clos
         } finally {
           pending -= 1;
         }
-        if (socket.connected) reply?.(answer);
+        // Checked again before the answer is written: a burst of requests passed the first check
+        // together, and each answer may be large.
+        if (socket.connected && !backpressure.check(socket)) reply?.(answer);
       };
       // Registered untyped: a client may send anything, and `parse` decides what it was. `respond`
       // never rejects: every failure becomes the ack's error.
