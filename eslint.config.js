@@ -8,7 +8,9 @@ import tseslint from "typescript-eslint";
  * nobody awaits or handles (in a server, a lost rejection is a crash or a silent failure).
  */
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "coverage/", "reports/", ".stryker-tmp/", "bench/results/", "bench/.build/"] },
+  {
+    ignores: ["**/dist/", "node_modules/", "coverage/", "reports/", ".stryker-tmp/", "bench/results/", "bench/.build/"],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

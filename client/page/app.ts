@@ -1,4 +1,4 @@
-import { LIMITS, type ChatMessage, type DirectMessage, type Notice, type RoomPresence } from "../../protocol/index.js";
+import { LIMITS, type ChatMessage, type DirectMessage, type Notice, type RoomPresence } from "roomcast-client";
 import type { ConnectionState, PageClient } from "./client.js";
 import { DirectConversation, RoomConversation, type Conversation } from "./conversations.js";
 import { avatar, byId, h, setChildren } from "./dom.js";

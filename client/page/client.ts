@@ -1,7 +1,7 @@
-import { ChatClient } from "../sdk/index.js";
+import { ChatClient } from "roomcast-client";
 import type { Identity } from "./identity.js";
 
-export type { ConnectionState } from "../sdk/index.js";
+export type { ConnectionState } from "roomcast-client";
 
 /** The part of the SDK's `ChatClient` the page uses; the page is written against this alone. */
 export type PageClient = Pick<

@@ -1,4 +1,4 @@
-import { LIMITS, checkName } from "../../protocol/index.js";
+import { LIMITS, checkName } from "roomcast-client";
 
 /**
  * How the server admits people (`GET /auth/mode`): by a name, claimed with this browser's key

@@ -11,6 +11,11 @@ export default defineConfig({
   base: "/",
   // The page needs no public/ folder of static files.
   publicDir: false,
+  resolve: {
+    // The page imports the SDK by its package name, as its users do; here the name is the SDK's
+    // entry point in this repository, so the page is built from the package's own sources.
+    alias: { "roomcast-client": fileURLToPath(new URL("../sdk/index.ts", import.meta.url)) },
+  },
   build: {
     outDir: fileURLToPath(new URL("../../dist/public", import.meta.url)),
     emptyOutDir: true,

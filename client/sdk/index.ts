@@ -1,9 +1,12 @@
 /**
- * The roomcast client SDK, for Node and the browser: re-exports only.
+ * roomcast-client, the roomcast client SDK for Node.js and the browser: re-exports only. This is
+ * the package's entry point; the protocol's types and helpers come with it.
  *
  * @example
- * import { ChatClient } from "./client/sdk/index.js";
+ * import { ChatClient } from "roomcast-client";
  * const client = new ChatClient({ urls: "http://localhost:3000", user: "alice" });
+ *
+ * @packageDocumentation
  */
 export { ChatClient } from "./chat-client.js";
 export type { ChatClientEvents, ChatClientOptions, ConnectionState, HistoryOptions } from "./chat-client.js";
@@ -14,13 +17,15 @@ export type { BackoffOptions } from "./backoff.js";
 export { parseUrls } from "./endpoints.js";
 export type { OutboxRequest, PendingEntry } from "./outbox.js";
 export type { Listener } from "./emitter.js";
+export type { TokenSource } from "./credentials.js";
 export type { ChatSocket, SocketFactory, SocketIoOptions } from "./transport.js";
-export { ErrorCode, LIMITS, RETRYABLE_ERROR_CODES } from "../../protocol/index.js";
+export { ErrorCode, LIMITS, RETRYABLE_ERROR_CODES, checkName } from "../../protocol/index.js";
 export type {
   ChatMessage,
   DirectMessage,
   DirectSendResult,
   JoinResult,
+  NameCheck,
   Notice,
   RoomPresence,
   RoomSummary,
