@@ -56,13 +56,14 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.register(authModeRoutes, { tokenMode: config.auth.tokenKey !== undefined });
   const origins = { allowedOrigins: config.allowedOrigins, publicUrl: config.publicUrl, trustProxy: config.trustProxy };
   await app.register(socketIoPlugin, { origins, refusing: () => shuttingDown });
-  await app.register(chatPlugin, { config });
+  const limits = new Limits(config.limits, app.stores.rateLimiters);
+  await app.register(chatPlugin, { config, limits });
   if (config.adminToken !== "") {
     await app.register(adminRoutes, {
       token: config.adminToken,
       io: app.io,
       presence: app.stores.presence,
-      failures: new Limits(config.limits, app.stores.rateLimiters).adminFailures,
+      failures: limits.adminFailures,
       addressOf: clientAddress(config.trustProxy),
     });
   }

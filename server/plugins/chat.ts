@@ -4,10 +4,12 @@ import { attachChat } from "../chat/chat.js";
 import { tokenVerifier } from "../auth/tokens.js";
 import { claimTtlMs, type Config } from "../config.js";
 import { clientAddress } from "../limits/client-address.js";
-import { Limits } from "../limits/limits.js";
+import type { Limits } from "../limits/limits.js";
 
 export interface ChatPluginOptions {
-  config: Pick<Config, "historySize" | "maxMessageLength" | "limits" | "trustProxy" | "auth">;
+  config: Pick<Config, "historySize" | "maxMessageLength" | "trustProxy" | "auth">;
+  /** The node's rate limits and caps (shared with the admin routes). */
+  limits: Limits;
 }
 
 /**
@@ -31,7 +33,7 @@ export const chatPlugin = fp(
       log: app.log,
       historySize,
       maxMessageLength,
-      limits: new Limits(options.config.limits, stores.rateLimiters),
+      limits: options.limits,
       addressSockets: stores.addressSockets,
       addressOf: clientAddress(options.config.trustProxy),
       subscribed: (room) => stores.subscribed(room),
