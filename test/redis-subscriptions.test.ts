@@ -14,12 +14,11 @@ describe("room subscriptions on a node", () => {
   let redis: RedisServer;
   let app: FastifyInstance;
   let url: string;
+  const prefix = uniquePrefix();
 
   beforeAll(async () => {
     redis = await RedisServer.start();
-    app = await buildApp(
-      loadConfig({ ...TEST_ENV, REDIS_URL: redis.url, REDIS_PREFIX: uniquePrefix(), NODE_ID: "n1" }),
-    );
+    app = await buildApp(loadConfig({ ...TEST_ENV, REDIS_URL: redis.url, REDIS_PREFIX: prefix, NODE_ID: "n1" }));
     await app.listen({ port: 0, host: "127.0.0.1" });
     url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   });
@@ -54,6 +53,35 @@ describe("room subscriptions on a node", () => {
     await ok(churners[0]!, "room:join", { room: "lobby" });
     await ok(churners[0]!, "room:send", { room: "lobby", text: "still one listener" });
     expect(await heard).toBe("still one listener");
+  });
+
+  it("a socket that joins while the room's unsubscription is in flight still gets the room's traffic", async () => {
+    const other = await buildApp(
+      loadConfig({ ...TEST_ENV, REDIS_URL: redis.url, REDIS_PREFIX: prefix, NODE_ID: "n2" }),
+    );
+    try {
+      await other.listen({ port: 0, host: "127.0.0.1" });
+      const otherUrl = `http://127.0.0.1:${(other.server.address() as AddressInfo).port}`;
+      const [first, second] = [await connected(url, "first"), await connected(url, "second")];
+      const speaker = await connected(otherUrl, "speaker");
+      await ok(first, "room:join", { room: "relay" });
+      await ok(speaker, "room:join", { room: "relay" });
+      const onServer = (socket: TestSocket) => app.io.of("/").sockets.get(socket.id!)!;
+      // In one tick: the room's last socket on this node leaves (SUNSUBSCRIBE goes out), and another
+      // joins before Redis answers. Without waiting for the answer, the join's listener went with it.
+      void onServer(first).leave("r:relay");
+      void onServer(second).join("r:relay");
+      await app.stores.subscribed("r:relay");
+      // A subscription to another room, queued behind both: once it is answered, so are they.
+      await app.stores.subscribed("r:barrier");
+      expect(app.stores.subscriptionListeners("r:relay")).toBeGreaterThan(0);
+      const heard = new Promise<string>((resolve) => second.once("room:message", (message) => resolve(message.text)));
+      await ok(speaker, "room:send", { room: "relay", text: "through Redis" });
+      expect(await heard).toBe("through Redis");
+    } finally {
+      closeAllClients();
+      await other.close();
+    }
   });
 
   it("drops the room's listeners when the last socket on the node leaves it", async () => {

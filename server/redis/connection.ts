@@ -87,6 +87,21 @@ export async function openRedis(config: Config, log: FastifyBaseLogger) {
   }
   await Promise.all([commands.connect(), subscriber.connect()]);
 
+  /**
+   * SUNSUBSCRIBEs still waiting for their reply, by channel. node-redis drops a channel's listeners
+   * when that reply comes, and meanwhile takes the channel for subscribed: a subscription made in
+   * between would add its listener without an SSUBSCRIBE, then lose it. (The adapter unsubscribes
+   * when a room's last local socket leaves; a socket that joins within a round trip hit this.)
+   */
+  const unsubscribing = new Map<string, Promise<unknown>>();
+  const afterUnsubscribing = <T>(channels: string | string[], subscribe: () => Promise<T>): Promise<T> => {
+    const pending = (typeof channels === "string" ? [channels] : channels).flatMap((channel) => {
+      const done = unsubscribing.get(channel);
+      return done ? [done] : [];
+    });
+    return pending.length === 0 ? subscribe() : Promise.all(pending).then(subscribe);
+  };
+
   const send = <T>(key: string, args: string[]): Promise<T> =>
     cluster ? (commands as Cluster).sendCommand<T>(key, false, args) : (commands as Client).sendCommand<T>(args);
 
@@ -125,14 +140,25 @@ export async function openRedis(config: Config, log: FastifyBaseLogger) {
      */
     subscriber: {
       sSubscribe: (channels: string | string[], listener: (message: Buffer, channel: Buffer) => void, buffers: true) =>
-        subscriber.sSubscribe(channels, listener, buffers).catch(subscriptionFailed),
-      sUnsubscribe: (channels: string | string[]) => subscriber.sUnsubscribe(channels).catch(subscriptionFailed),
+        afterUnsubscribing(channels, () => subscriber.sSubscribe(channels, listener, buffers)).catch(
+          subscriptionFailed,
+        ),
+      sUnsubscribe: (channels: string | string[]) => {
+        const done = subscriber.sUnsubscribe(channels).catch(subscriptionFailed);
+        for (const channel of typeof channels === "string" ? [channels] : channels) {
+          unsubscribing.set(channel, done);
+          void done.finally(() => {
+            if (unsubscribing.get(channel) === done) unsubscribing.delete(channel);
+          });
+        }
+        return done;
+      },
     },
     /**
      * Resolves once every SSUBSCRIBE queued before it on `channel` has been answered: a second
      * subscription to the same channel is queued behind the first on the same connection.
      */
-    subscribedTo: (channel: string) => subscriber.sSubscribe(channel, settled, true),
+    subscribedTo: (channel: string) => afterUnsubscribing(channel, () => subscriber.sSubscribe(channel, settled, true)),
     /** Listeners node-redis holds for a sharded channel (summed over the shards of a cluster). */
     listenerCount(channel: string): number {
       // On a cluster, sharded subscriptions live on each master's own pub/sub client.
