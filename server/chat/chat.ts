@@ -14,6 +14,7 @@ import {
   type InterServerEvents,
   type RequestOf,
   type ResultOf,
+  type SendRequest,
   type ServerToClientEvents,
   type SocketData,
 } from "../../protocol/index.js";
@@ -76,6 +77,28 @@ async function missed(history: History, log: string, since: string, historySize:
   return { messages: after.messages.slice(-historySize), complete: false };
 }
 
+/** What sending to a room uses: the server that broadcasts, the history that stores, the send limit. */
+export type RoomSendOptions = Pick<ChatOptions, "io" | "history" | "limits">;
+
+/**
+ * Makes the one room-send path, shared by Socket.IO's `room:send` and the seed bridge's text
+ * frames: counts the send against the user's limit, stores the message in the room's history (so
+ * it gets its id), and broadcasts it to the room on every node, unless `clientId` repeats an
+ * earlier send. The caller checks that the sender is in the room.
+ *
+ * @returns a function resolving to the stored message; it rejects with RateLimitedError or a
+ *   store failure.
+ */
+export function roomSender({ io, history, limits }: RoomSendOptions) {
+  return async function sendToRoom(user: string, { room, text, clientId }: SendRequest): Promise<ChatMessage> {
+    await limits.sends.take(user);
+    const { message: stored, duplicate } = await history.append(roomLog(room), { from: user, text, clientId });
+    const message = toChatMessage(room, stored);
+    if (!duplicate) io.to(roomChannel(room)).emit("room:message", message);
+    return message;
+  };
+}
+
 /** A request of a socket that is gone is not served: its answer would reach no one. */
 const gone = () => new CodedError(ErrorCode.Unavailable, "the connection closed");
 
@@ -92,6 +115,7 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void>; clos
   const leaving = new Set<Promise<unknown>>();
 
   const admitted = admission({ ...options, toErrorBody });
+  const sendToRoom = roomSender(options);
 
   /**
    * Sends a proven user's held DMs, each with an ack: a DM stays held until a client of the
@@ -260,13 +284,9 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void>; clos
       if (lastInRoom) io.to(roomChannel(room)).emit("room:presence", { room, user, event: "leave", members });
     }
 
-    handle("room:send", validate.send, async ({ room, text, clientId }) => {
-      mustHaveJoined(room);
-      await limits.sends.take(user);
-      const { message: stored, duplicate } = await history.append(roomLog(room), { from: user, text, clientId });
-      const message = toChatMessage(room, stored);
-      if (!duplicate) io.to(roomChannel(room)).emit("room:message", message);
-      return { message };
+    handle("room:send", validate.send, async (request) => {
+      mustHaveJoined(request.room);
+      return { message: await sendToRoom(user, request) };
     });
 
     handle("room:history", validate.history, async ({ room, before, limit = LIMITS.defaultHistory }) => {
