@@ -7,6 +7,8 @@ import { Limits } from "./limits/limits.js";
 import { securityHeaders } from "./plugins/security-headers.js";
 import { chatPlugin } from "./plugins/chat.js";
 import { socketIoPlugin } from "./plugins/socket-io.js";
+import { seedBridgePlugin } from "./bridge/plugin.js";
+import { SEED_PATH_PREFIX } from "./bridge/seed-path.js";
 import { adminRoutes } from "./routes/admin.js";
 import { authModeRoutes } from "./routes/auth-mode.js";
 import { healthRoutes } from "./routes/health.js";
@@ -55,8 +57,17 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   });
   await app.register(authModeRoutes, { tokenMode: config.auth.tokenKey !== undefined });
   const origins = { allowedOrigins: config.allowedOrigins, publicUrl: config.publicUrl, trustProxy: config.trustProxy };
-  await app.register(socketIoPlugin, { origins, refusing: () => shuttingDown });
+  await app.register(socketIoPlugin, {
+    origins,
+    refusing: () => shuttingDown,
+    otherUpgradePaths: config.bridge.enabled ? [SEED_PATH_PREFIX] : [],
+  });
   const limits = new Limits(config.limits, app.stores.rateLimiters);
+  if (config.bridge.enabled) {
+    // Before the chat plugin: preClose hooks run in order, and the bridge's must close its
+    // sockets while the stores the chat plugin closes are still open.
+    await app.register(seedBridgePlugin, { config, origins, limits, refusing: () => shuttingDown });
+  }
   await app.register(chatPlugin, { config, limits });
   if (config.adminToken !== "") {
     await app.register(adminRoutes, {

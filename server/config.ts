@@ -52,6 +52,18 @@ export interface Config {
   publicDir: string;
   /** How handshakes prove who they are: signed tokens, or open mode with name claims. */
   auth: AuthConfig;
+  /** The original demo's plain WebSocket protocol, served beside Socket.IO. */
+  bridge: BridgeConfig;
+}
+
+/** The bridge that serves the original demo's protocol on `/websocket/{room}/{user}`. */
+export interface BridgeConfig {
+  /** SEED_BRIDGE: whether the bridge is served. @default true */
+  enabled: boolean;
+  /** BRIDGE_TIME_ZONE: the IANA zone of the `date` field; undefined means the server's. */
+  timeZone?: string;
+  /** BRIDGE_ESCAPE_HTML: HTML-escape `sender` and `msg`, which the original page renders as HTML. @default true */
+  escapeHtml: boolean;
 }
 
 /**
@@ -176,9 +188,10 @@ function origins(env: Env): string[] {
   });
 }
 
-function flag(env: Env, name: string): boolean {
+function flag(env: Env, name: string, fallback = false): boolean {
   const raw = (env[name] ?? "").trim().toLowerCase();
-  if (raw === "" || raw === "0" || raw === "false") return false;
+  if (raw === "") return fallback;
+  if (raw === "0" || raw === "false") return false;
   if (raw === "1" || raw === "true") return true;
   throw new ConfigError(name, `expected 1, 0, true or false, got "${raw}"`);
 }
@@ -307,6 +320,22 @@ function authConfig(env: Env): AuthConfig {
   };
 }
 
+function bridgeConfig(env: Env): BridgeConfig {
+  const timeZone = (env.BRIDGE_TIME_ZONE ?? "").trim();
+  if (timeZone !== "") {
+    try {
+      new Intl.DateTimeFormat("en-US", { timeZone });
+    } catch {
+      throw new ConfigError("BRIDGE_TIME_ZONE", `expected an IANA time zone like Asia/Shanghai, got "${timeZone}"`);
+    }
+  }
+  return {
+    enabled: flag(env, "SEED_BRIDGE", true),
+    ...(timeZone !== "" ? { timeZone } : {}),
+    escapeHtml: flag(env, "BRIDGE_ESCAPE_HTML", true),
+  };
+}
+
 /**
  * Reads and validates the configuration from environment variables.
  *
@@ -348,5 +377,6 @@ export function loadConfig(env: Env = process.env): Config {
     // The page is built next to the compiled server: dist/public beside dist/server.
     publicDir: (env.PUBLIC_DIR ?? "").trim() || fileURLToPath(new URL("../public/", import.meta.url)),
     auth: authConfig(env),
+    bridge: bridgeConfig(env),
   };
 }

@@ -53,6 +53,9 @@ const CONFIG_VARIABLES = [
   "PUBLIC_URL",
   "TRUST_PROXY",
   "HISTORY_TTL_DAYS",
+  "SEED_BRIDGE",
+  "BRIDGE_TIME_ZONE",
+  "BRIDGE_ESCAPE_HTML",
   ...Object.keys(LIMIT_DEFAULTS),
 ];
 
@@ -97,6 +100,8 @@ describe("a bad configuration value stops the process with one line naming the v
     ["NODE_ID", "a b"],
     ["REDIS_CLUSTER", "yes"],
     ["SHUTDOWN_TIMEOUT_MS", "5"],
+    ["BRIDGE_TIME_ZONE", "Mars/Olympus"],
+    ["SEED_BRIDGE", "maybe"],
   ];
   for (const [variable, value] of cases) {
     it(`${variable}=${JSON.stringify(value)}`, async () => {
@@ -300,6 +305,29 @@ describe("loadConfig", () => {
     ).toEqual(["https://chat.example.com", "http://localhost:3000"]);
     expect(loadConfig({ ALLOWED_ORIGINS: "*" }).allowedOrigins).toEqual(["*"]);
     expect(refusal({ ALLOWED_ORIGINS: "chat.example.com" })).toMatch(/^invalid ALLOWED_ORIGINS: "chat\.example\.com"/);
+  });
+
+  it("SEED_BRIDGE, BRIDGE_TIME_ZONE and BRIDGE_ESCAPE_HTML: the bridge on, escaping, in the server's zone by default", () => {
+    expect(loadConfig({}).bridge).toEqual({ enabled: true, escapeHtml: true });
+    expect(loadConfig({ SEED_BRIDGE: " " }).bridge.enabled).toBe(true);
+    for (const [raw, value] of [
+      ["0", false],
+      ["false", false],
+      ["1", true],
+      ["TRUE", true],
+    ] as const) {
+      expect(loadConfig({ SEED_BRIDGE: raw }).bridge.enabled, raw).toBe(value);
+      expect(loadConfig({ BRIDGE_ESCAPE_HTML: raw }).bridge.escapeHtml, raw).toBe(value);
+    }
+    expect(refusal({ SEED_BRIDGE: "off" })).toBe('invalid SEED_BRIDGE: expected 1, 0, true or false, got "off"');
+    expect(refusal({ BRIDGE_ESCAPE_HTML: "no" })).toBe(
+      'invalid BRIDGE_ESCAPE_HTML: expected 1, 0, true or false, got "no"',
+    );
+    expect(loadConfig({ BRIDGE_TIME_ZONE: " Asia/Shanghai " }).bridge.timeZone).toBe("Asia/Shanghai");
+    expect(loadConfig({ BRIDGE_TIME_ZONE: "UTC" }).bridge.timeZone).toBe("UTC");
+    expect(refusal({ BRIDGE_TIME_ZONE: "Mars/Olympus" })).toBe(
+      'invalid BRIDGE_TIME_ZONE: expected an IANA time zone like Asia/Shanghai, got "Mars/Olympus"',
+    );
   });
 
   it("HOST, ADMIN_TOKEN and PUBLIC_DIR are taken as given, trimmed", () => {

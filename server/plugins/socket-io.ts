@@ -1,4 +1,5 @@
 import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
 import { Server } from "socket.io";
@@ -18,7 +19,12 @@ export interface SocketIoPluginOptions {
   origins: OriginPolicyOptions;
   /** While true, new connections are refused (the node is shutting down). */
   refusing: () => boolean;
+  /** Path prefixes whose WebSocket upgrades another plugin answers (the seed bridge's). */
+  otherUpgradePaths?: readonly string[];
 }
+
+/** Socket.IO's path, where engine.io answers upgrades. */
+const SOCKET_IO_PATH = "/socket.io/";
 
 /** Largest packet a client may send; a chat message is far smaller. */
 const MAX_HTTP_BUFFER_SIZE = 64 * 1024;
@@ -47,6 +53,9 @@ export const socketIoPlugin = fp(
       maxHttpBufferSize: MAX_HTTP_BUFFER_SIZE,
       perMessageDeflate: false,
       connectTimeout: CONNECT_TIMEOUT_MS,
+      // engine.io would end every other upgrade after a second unanswered, the seed bridge's among
+      // them while it checks a client: upgrades of other paths are answered below instead.
+      destroyUpgrade: false,
       parser: { Encoder, Decoder: JsonOnlyDecoder },
       // Origin and shutdown checks for a new session, on polling or a direct WebSocket handshake.
       allowRequest: (req, callback) => {
@@ -62,6 +71,15 @@ export const socketIoPlugin = fp(
     io.engine.use((req: IncomingMessage, _res: unknown, next: (error?: Error) => void) => {
       const ownsSession = new URL(req.url ?? "/", "http://localhost").searchParams.has("sid");
       next(!ownsSession || originAllowed(req) ? undefined : new Error(ErrorCode.Forbidden));
+    });
+
+    // An upgrade nobody serves gets a 404 (engine.io no longer ends it).
+    const otherPaths = options.otherUpgradePaths ?? [];
+    app.server.on("upgrade", (req: IncomingMessage, socket: Duplex) => {
+      const url = req.url ?? "/";
+      if (url.startsWith(SOCKET_IO_PATH) || otherPaths.some((prefix) => url.startsWith(prefix))) return;
+      socket.on("error", () => socket.destroy());
+      socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
     });
 
     corkWebSocketWrites(io);

@@ -1,0 +1,125 @@
+import type { IncomingMessage } from "node:http";
+import type { FastifyBaseLogger } from "fastify";
+import { checkName } from "../../protocol/index.js";
+import { roomAllowed } from "../auth/room-access.js";
+import type { TokenVerifier } from "../auth/tokens.js";
+import type { NameClaims } from "../claims/claims.js";
+import { RateLimitedError } from "../errors.js";
+import type { AddressSockets } from "../limits/address-sockets.js";
+import type { Limits } from "../limits/limits.js";
+import type { Presence } from "../presence/presence.js";
+import { BridgeRefusal } from "./refusal.js";
+import { parseSeedPath } from "./seed-path.js";
+
+export interface BridgeAdmissionOptions {
+  presence: Presence;
+  claims: NameClaims;
+  /** Token mode: verifies `?token=`. Open mode: undefined. */
+  tokens: TokenVerifier | undefined;
+  limits: Limits;
+  addressSockets: AddressSockets;
+  /** The client's address, behind trusted proxies the one they forwarded for. */
+  addressOf: (req: IncomingMessage) => string;
+  /** The Origin allow-list shared with Socket.IO. */
+  originAllowed: (req: IncomingMessage) => boolean;
+  /** While true, the node is shutting down and admits no one. */
+  refusing: () => boolean;
+  log: FastifyBaseLogger;
+}
+
+/** A bridge client admitted to the chat, counted online; `release` undoes it if it never opens. */
+export interface BridgeAdmitted {
+  room: string;
+  user: string;
+  /** Token mode: the token proved the user (the name's claim is kept alive when it leaves). */
+  proven: boolean;
+  /** Token mode: when the token expires (epoch ms). */
+  expiresAt?: number;
+  /** The address counted for it ("" when per-address counting is off). */
+  address: string;
+}
+
+/**
+ * Admits a bridge upgrade under the rules every Socket.IO handshake follows, before the WebSocket
+ * opens, so that a refusal is an HTTP status with a reason: the path's names, the Origin
+ * allow-list, the per-address limits, who the user is (token mode: `?token=`, whose `sub` must be
+ * the path's user and whose `rooms` must allow the room; open mode: a name nobody claimed, since
+ * the original protocol has no key to prove a claim), the user's socket cap, and the join limit.
+ */
+export function bridgeAdmission(options: BridgeAdmissionOptions) {
+  const { presence, claims, tokens, limits, addressSockets, log } = options;
+  const { socketsPerIp, socketsPerUser } = limits.config;
+
+  async function identify(room: string, user: string, token: string | undefined) {
+    if (!tokens) {
+      if ((await claims.check(user, undefined)) === "taken") {
+        throw new BridgeRefusal(409, "that name is taken: it was claimed with a key, which this protocol cannot send");
+      }
+      return { proven: false };
+    }
+    if (token === undefined || token === "") throw new BridgeRefusal(401, "this server needs a token (?token=)");
+    const verified = await tokens.verify(token);
+    const subject = checkName(verified.subject, "user");
+    if (!subject.ok) throw new BridgeRefusal(401, `the token's sub is not a valid user name: ${subject.reason}`);
+    if (subject.name !== user) throw new BridgeRefusal(403, "the token is for another user than the path's");
+    if ((await claims.reserve(user)) === "taken") {
+      throw new BridgeRefusal(401, "the token's sub looks like another user's name");
+    }
+    if (!roomAllowed(verified.rooms, room)) throw new BridgeRefusal(403, `your token does not allow room "${room}"`);
+    return { proven: true, expiresAt: verified.expiresAt };
+  }
+
+  async function releaseAddress(address: string): Promise<void> {
+    if (address === "") return;
+    await addressSockets
+      .release(address)
+      .catch((error: unknown) => log.debug({ err: error }, "could not release an address's connection count"));
+  }
+
+  return {
+    /**
+     * Checks an upgrade request and counts the client online.
+     *
+     * @throws BridgeRefusal, or a CodedError (a limit, a bad token, a store that is down).
+     */
+    async admit(req: IncomingMessage): Promise<BridgeAdmitted> {
+      if (options.refusing()) throw new BridgeRefusal(503, "this node is shutting down, connect again");
+      const { room, user, token } = parseSeedPath(req.url ?? "");
+      if (!options.originAllowed(req)) throw new BridgeRefusal(403, "this page's origin may not open a socket here");
+      const counted = options.addressOf(req);
+      await limits.handshakes.take(counted);
+      if (socketsPerIp > 0 && !(await addressSockets.acquire(counted, socketsPerIp))) {
+        throw new RateLimitedError(`your address has ${socketsPerIp} connections open already`, 5000);
+      }
+      const address = socketsPerIp > 0 ? counted : "";
+      try {
+        const identity = await identify(room, user, token);
+        if (!(await presence.userConnected(user, socketsPerUser))) {
+          throw new RateLimitedError(`"${user}" has ${socketsPerUser} connections open already`, 5000);
+        }
+        try {
+          await limits.joins.take(user);
+        } catch (error) {
+          await presence.userDisconnected(user).catch(() => undefined);
+          throw error;
+        }
+        return { room, user, address, ...identity };
+      } catch (error) {
+        await releaseAddress(address);
+        throw error;
+      }
+    },
+    /** Undoes `admit` for a client that never opened, or the counts of one that closed. */
+    async release(admitted: BridgeAdmitted): Promise<void> {
+      try {
+        await presence.userDisconnected(admitted.user);
+        // A name stays claimed for a full period after its last connection.
+        if (admitted.proven) await claims.touch(admitted.user);
+      } finally {
+        await releaseAddress(admitted.address);
+      }
+    },
+  };
+}
+
+export type BridgeAdmission = ReturnType<typeof bridgeAdmission>;
