@@ -7,7 +7,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CATEGORIES, EVENT_PAYLOAD_CASE_COUNT } from "./fuzz/frames.js";
-import { TRANSPORTS, runFuzzCampaign, startFuzzCluster, type FuzzReport } from "./fuzz/harness.js";
+import { startFuzzCluster } from "./fuzz/cluster.js";
+import { runFuzzCampaign, type FuzzReport } from "./fuzz/harness.js";
+import { TRANSPORTS } from "./fuzz/wire.js";
 
 /** Enough for every event-payload case once (about a third of the frames are that category). */
 const FRAMES = 2_400;

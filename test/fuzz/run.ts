@@ -8,7 +8,8 @@
  */
 import { parseArgs } from "node:util";
 import { frameSource, type Frame } from "./frames.js";
-import { campaignFailures, runFuzzCampaign, startFuzzCluster } from "./harness.js";
+import { startFuzzCluster } from "./cluster.js";
+import { campaignFailures, runFuzzCampaign } from "./harness.js";
 
 const { values } = parseArgs({
   options: {
