@@ -20,7 +20,7 @@ import { Condition } from "./condition.js";
 import { TypedEmitter } from "./emitter.js";
 import { Endpoints } from "./endpoints.js";
 import { ChatError, closedError, isRetryable } from "./errors.js";
-import { Outbox, type PendingEntry } from "./outbox.js";
+import { Outbox, type PendingEntry, type Requeued } from "./outbox.js";
 import { untilAnswered } from "./retry.js";
 import { RoomStream } from "./room-stream.js";
 import { SeenIds } from "./seen-ids.js";
@@ -145,6 +145,37 @@ export interface ChatClientOptions {
    * gapWaitMs: 0 // fetch at once
    */
   gapWaitMs?: number;
+}
+
+/**
+ * Options of `ChatClient.send` and `ChatClient.dm`.
+ *
+ * @example
+ * // A page that kept its unsent messages across a reload sends them again as they were:
+ * await client.send(saved.room, saved.text, { clientId: saved.clientId, queuedAt: saved.queuedAt });
+ */
+export interface SendOptions {
+  /**
+   * The `clientId` of a message queued before (by an earlier client, say before a page reload),
+   * 1 to `LIMITS.clientId.max` characters: the server stores a `clientId` once per user and log
+   * (for 24 hours), so sending it again cannot make a duplicate. Without it, a fresh one.
+   */
+  clientId?: string;
+  /** When the message was first queued, epoch ms. @default Date.now() */
+  queuedAt?: number;
+}
+
+/** The `Requeued` identity of `options`, or undefined for a fresh message; a bad `clientId` throws. */
+function requeuedOf(options: SendOptions): Requeued | undefined {
+  const { clientId, queuedAt } = options;
+  if (clientId === undefined) return undefined;
+  if (clientId.length < LIMITS.clientId.min || clientId.length > LIMITS.clientId.max) {
+    throw new ChatError(
+      ErrorCode.BadRequest,
+      `a clientId has ${LIMITS.clientId.min} to ${LIMITS.clientId.max} characters`,
+    );
+  }
+  return { clientId, queuedAt: queuedAt ?? Date.now() };
 }
 
 /**
@@ -417,16 +448,18 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   /**
    * Sends a message to a joined room through the outbox: queued in order, retried until
    * acknowledged (across reconnects, with the same `clientId`, so it is stored once). Resolves
-   * with the stored message, which also comes as a `message` event. Rejects only with a
+   * with the stored message, which also comes as a `message` event. `options.clientId` sends
+   * again a message queued before (see `SendOptions`). Rejects only with a
    * `ChatError` that retrying cannot fix (`too_long`, `not_joined`, ...), also emitted as `error`.
    *
    * @example
    * const message = await client.send("lobby", "hello");
    * console.log(message.id);
    */
-  async send(room: string, text: string): Promise<ChatMessage> {
+  async send(room: string, text: string, options: SendOptions = {}): Promise<ChatMessage> {
     const name = nameOf(room, "room");
-    const { message } = await this.#reported(this.#outbox.add({ kind: "room", room: name, text }));
+    const requeued = requeuedOf(options);
+    const { message } = await this.#reported(this.#outbox.add({ kind: "room", room: name, text }, requeued));
     // The ack carries the message: delivered here should its broadcast have been lost.
     this.#onRoomMessage(message);
     return message;
@@ -435,13 +468,15 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   /**
    * Sends a direct message, with the outbox's guarantees (see `send`). Resolves with the
    * message and whether the recipient was online (if not, it waits in their inbox).
+   * `options.clientId` sends again a DM queued before (see `SendOptions`).
    *
    * @example
    * const { online } = await client.dm("bob", "lunch?");
    */
-  async dm(user: string, text: string): Promise<DirectSendResult> {
+  async dm(user: string, text: string, options: SendOptions = {}): Promise<DirectSendResult> {
     const to = nameOf(user, "user");
-    const result = await this.#reported(this.#outbox.add({ kind: "dm", to, text }));
+    const requeued = requeuedOf(options);
+    const result = await this.#reported(this.#outbox.add({ kind: "dm", to, text }, requeued));
     this.#onDirectMessage(result.message);
     return result;
   }

@@ -9,7 +9,13 @@
  * @packageDocumentation
  */
 export { ChatClient } from "./chat-client.js";
-export type { ChatClientEvents, ChatClientOptions, ConnectionState, HistoryOptions } from "./chat-client.js";
+export type {
+  ChatClientEvents,
+  ChatClientOptions,
+  ConnectionState,
+  HistoryOptions,
+  SendOptions,
+} from "./chat-client.js";
 export { ChatError, ClientErrorCode, isRetryable } from "./errors.js";
 export type { ChatErrorCode } from "./errors.js";
 export { DEFAULT_BACKOFF } from "./backoff.js";

@@ -29,6 +29,19 @@ export type PendingEntry = Readonly<
   }
 >;
 
+/**
+ * The identity of an entry queued before, by this client or an earlier one (say, a page before
+ * it reloaded): sent again under it, so that the server stores the message once.
+ *
+ * @example
+ * outbox.add({ kind: "room", room: "lobby", text: "hi" }, { clientId: saved.clientId, queuedAt: saved.queuedAt });
+ */
+export interface Requeued {
+  clientId: string;
+  /** When it was first queued, epoch ms. */
+  queuedAt: number;
+}
+
 /** What an entry resolves with: `SendResult` for a room message, `DirectSendResult` for a DM. */
 export type Delivery<R extends OutboxRequest> = R extends { kind: "room" } ? SendResult : DirectSendResult;
 
@@ -99,18 +112,19 @@ export class Outbox<C> {
 
   /**
    * Queues a message. Resolves with the server's result once acknowledged; rejects with a
-   * `ChatError` on a code that retrying cannot fix, or with the abort reason.
+   * `ChatError` on a code that retrying cannot fix, or with the abort reason. `requeued` keeps
+   * the `clientId` and `queuedAt` of a message queued before; without it, the entry gets new ones.
    *
    * @example
    * const { message, online } = await outbox.add({ kind: "dm", to: "bob", text: "hi" });
    */
-  add<R extends OutboxRequest>(request: R): Promise<Delivery<R>> {
+  add<R extends OutboxRequest>(request: R, requeued?: Requeued): Promise<Delivery<R>> {
     if (this.options.signal.aborted) return Promise.reject(this.options.signal.reason);
     return new Promise<Delivery<R>>((resolve, reject) => {
       const entry = {
         ...request,
-        clientId: (this.options.clientId ?? newClientId)(),
-        queuedAt: (this.options.now ?? Date.now)(),
+        clientId: requeued?.clientId ?? (this.options.clientId ?? newClientId)(),
+        queuedAt: requeued?.queuedAt ?? (this.options.now ?? Date.now)(),
         attempts: 0,
       } as Mutable<PendingEntry>;
       this.#queue.push({ entry, resolve: resolve as Item["resolve"], reject });
