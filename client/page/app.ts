@@ -5,6 +5,7 @@ import { avatar, byId, h, setChildren } from "./dom.js";
 import { reasonOf } from "./format.js";
 import { browserKey, linkToken, userName, type AuthMode, type Identity, type TokenKeeper } from "./identity.js";
 import { directList, memberList, roomList } from "./lists.js";
+import { OutboxStore, type SavedSend } from "./outbox-store.js";
 import { parseRoute, routeHash, type Route } from "./routes.js";
 import { ScrollKeeper } from "./scroll.js";
 import { typingText } from "./typing.js";
@@ -55,6 +56,8 @@ type Pane = "nav" | "conversation" | "members";
  */
 export class ChatApp {
   private client: PageClient | undefined;
+  /** Where the signed-in user's unsent messages are kept across reloads. */
+  private outbox: OutboxStore | undefined;
   /** Open until the server said otherwise. */
   private mode: AuthMode = "open";
   /** Whether `GET /auth/mode` answered (or gave up): until then no way in is shown. */
@@ -283,6 +286,7 @@ export class ChatApp {
     // Held direct messages may arrive as soon as the connection is up. (In token mode the user is
     // the token's `sub`.)
     this.me = userName(client.user);
+    this.outbox = new OutboxStore(this.urls.join(" "), this.me);
     this.listen(client);
     const slow = setTimeout(() => {
       if (this.client === client) this.signInProblem("Still trying to reach the chat server…");
@@ -299,6 +303,9 @@ export class ChatApp {
       clearTimeout(slow);
       if (this.client === client || this.client === undefined) el.signinButton.textContent = "Sign in";
     }
+    if (this.client !== client) return;
+    // Before the chat shows, so that what was written before a reload goes out before anything new.
+    await this.resendSaved(client);
     if (this.client !== client) return;
     this.signInProblem("");
     this.signedIn = true;
@@ -359,6 +366,8 @@ export class ChatApp {
   private signOut(byPerson = true): void {
     const client = this.client;
     this.client = undefined;
+    // What is still unsent stays kept: it goes out at the user's next sign-in in this browser.
+    this.outbox = undefined;
     this.me = "";
     this.signedIn = false;
     void client?.close();
@@ -417,6 +426,10 @@ export class ChatApp {
     client.on(
       "notice",
       mine((notice) => this.onNotice(notice)),
+    );
+    client.on(
+      "pending",
+      mine((pending) => this.outbox?.save(pending)),
     );
     client.on(
       "reset",
@@ -665,21 +678,50 @@ export class ChatApp {
     this.sendTo(conversation, text);
   }
 
-  /** Shows the message as pending at once; the SDK sends it now or when the connection is back. */
-  private sendTo(conversation: Conversation, text: string): void {
+  /**
+   * Sends again, in their order and under their `clientId`s, the messages left unsent before a
+   * reload (or in a closed tab): the rooms they were for are joined first (the SDK sends a room's
+   * message once its join is answered), and each shows as pending until acknowledged.
+   */
+  private async resendSaved(client: PageClient): Promise<void> {
+    await this.outbox?.adopt((saved) => {
+      if (this.client !== client) return false;
+      for (const entry of saved) {
+        const conversation = entry.kind === "room" ? this.roomToResend(entry.room) : this.direct(entry.to);
+        if (conversation) this.sendTo(conversation, entry.text, entry);
+      }
+      return true;
+    });
+  }
+
+  /** The room a kept message was for, joined (or being joined) again. */
+  private roomToResend(name: string): RoomConversation | undefined {
+    const joined = this.rooms.get(name);
+    if (joined) return joined;
+    // Starts the join at once (`join` registers it before its first await).
+    void this.join(name);
+    return this.joining.get(name)?.room;
+  }
+
+  /**
+   * Shows the message as pending at once; the SDK sends it now or when the connection is back.
+   * `saved` is a message kept from before a reload, sent again under its `clientId`.
+   */
+  private sendTo(conversation: Conversation, text: string, saved?: SavedSend): void {
     const client = this.client;
     if (!client) return;
     const { timeline } = conversation;
-    const pending = timeline.addPending(text);
+    const pending = timeline.addPending(text, saved?.queuedAt);
+    const options = saved ? { clientId: saved.clientId, queuedAt: saved.queuedAt } : {};
     if (conversation.kind === "room") {
       conversation.typingSender.stop();
-      client.send(conversation.name, text).then(
+      client.send(conversation.name, text, options).then(
         (message) => timeline.confirm(pending, message),
         (error: unknown) => this.failed(timeline, pending, error),
       );
       return;
     }
-    client.dm(conversation.user, text).then(
+    client.dm(conversation.user, text, options).then(
       ({ message, online }) => {
         timeline.confirm(pending, message);
         if (!online && !conversation.toldOffline) {

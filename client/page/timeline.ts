@@ -133,8 +133,11 @@ export class Timeline {
     });
   }
 
-  /** Shows the user's message as pending, at the end; returns its key for `confirm` or `fail`. */
-  addPending(text: string): string {
+  /**
+   * Shows the user's message as pending, at the end; returns its key for `confirm` or `fail`.
+   * `ts` is when it was written (earlier than now for one kept across a reload).
+   */
+  addPending(text: string, ts: number = Date.now()): string {
     const key = AT_END + this.nextSequence();
     const status = h("span", { class: "status" }, this.pendingLabel());
     const element = h(
@@ -149,7 +152,7 @@ export class Timeline {
     );
     this.change("own", () => {
       const { me } = this.options;
-      this.insert({ kind: "pending", key, ts: Date.now(), from: me, text, status, failed: false, element });
+      this.insert({ kind: "pending", key, ts, from: me, text, status, failed: false, element });
     });
     return key;
   }
