@@ -4,7 +4,7 @@ import { checkName } from "../../protocol/index.js";
 import { roomAllowed } from "../auth/room-access.js";
 import type { TokenVerifier } from "../auth/tokens.js";
 import type { NameClaims } from "../claims/claims.js";
-import { RateLimitedError } from "../errors.js";
+import { connectionGate } from "../limits/connection-gate.js";
 import type { AddressSockets } from "../limits/address-sockets.js";
 import type { Limits } from "../limits/limits.js";
 import type { Presence } from "../presence/presence.js";
@@ -47,8 +47,8 @@ export interface BridgeAdmitted {
  * the original protocol has no key to prove a claim), the user's socket cap, and the join limit.
  */
 export function bridgeAdmission(options: BridgeAdmissionOptions) {
-  const { presence, claims, tokens, limits, addressSockets, log } = options;
-  const { socketsPerIp, socketsPerUser } = limits.config;
+  const { presence, claims, tokens, limits } = options;
+  const gate = connectionGate(limits, options.addressSockets, options.log);
 
   async function identify(room: string, user: string, token: string | undefined) {
     if (!tokens) {
@@ -69,13 +69,6 @@ export function bridgeAdmission(options: BridgeAdmissionOptions) {
     return { proven: true, expiresAt: verified.expiresAt };
   }
 
-  async function releaseAddress(address: string): Promise<void> {
-    if (address === "") return;
-    await addressSockets
-      .release(address)
-      .catch((error: unknown) => log.debug({ err: error }, "could not release an address's connection count"));
-  }
-
   return {
     /**
      * Checks an upgrade request and counts the client online.
@@ -86,17 +79,10 @@ export function bridgeAdmission(options: BridgeAdmissionOptions) {
       if (options.refusing()) throw new BridgeRefusal(503, "this node is shutting down, connect again");
       const { room, user, token } = parseSeedPath(req.url ?? "");
       if (!options.originAllowed(req)) throw new BridgeRefusal(403, "this page's origin may not open a socket here");
-      const counted = options.addressOf(req);
-      await limits.handshakes.take(counted);
-      if (socketsPerIp > 0 && !(await addressSockets.acquire(counted, socketsPerIp))) {
-        throw new RateLimitedError(`your address has ${socketsPerIp} connections open already`, 5000);
-      }
-      const address = socketsPerIp > 0 ? counted : "";
+      const address = await gate.enterAddress(options.addressOf(req));
       try {
         const identity = await identify(room, user, token);
-        if (!(await presence.userConnected(user, socketsPerUser))) {
-          throw new RateLimitedError(`"${user}" has ${socketsPerUser} connections open already`, 5000);
-        }
+        await gate.enterUser(presence, user);
         try {
           await limits.joins.take(user);
         } catch (error) {
@@ -105,7 +91,7 @@ export function bridgeAdmission(options: BridgeAdmissionOptions) {
         }
         return { room, user, address, ...identity };
       } catch (error) {
-        await releaseAddress(address);
+        await gate.leaveAddress(address);
         throw error;
       }
     },
@@ -116,7 +102,7 @@ export function bridgeAdmission(options: BridgeAdmissionOptions) {
         // A name stays claimed for a full period after its last connection.
         if (admitted.proven) await claims.touch(admitted.user);
       } finally {
-        await releaseAddress(admitted.address);
+        await gate.leaveAddress(admitted.address);
       }
     },
   };

@@ -3,7 +3,8 @@ import type { FastifyBaseLogger } from "fastify";
 import { ErrorCode, type ErrorBody } from "../../protocol/index.js";
 import type { TokenVerifier } from "../auth/tokens.js";
 import type { NameClaims } from "../claims/claims.js";
-import { CodedError, RateLimitedError } from "../errors.js";
+import { CodedError } from "../errors.js";
+import { connectionGate } from "../limits/connection-gate.js";
 import type { AddressSockets } from "../limits/address-sockets.js";
 import type { Limits } from "../limits/limits.js";
 import type { Presence } from "../presence/presence.js";
@@ -34,7 +35,7 @@ function refusal(body: ErrorBody): Error & { data: ErrorBody } {
 /** What an admitted socket carries until it disconnects. */
 export interface Admitted {
   identity: Identity;
-  /** The address counted for it, released when it goes. */
+  /** The address counted for it ("" when none was), released when it goes. */
   address: string;
 }
 
@@ -44,23 +45,19 @@ export interface Admitted {
  * connected. From then on no DM can miss the socket, and the user is online on every node.
  */
 export function admission(options: AdmissionOptions) {
-  const { io, presence, limits, addressSockets, log } = options;
+  const { io, presence } = options;
   const identify = identifier(options.tokens, options.claims);
   const admitted = new WeakMap<ServerSocket, Admitted>();
-  const { socketsPerIp, socketsPerUser } = limits.config;
+  const gate = connectionGate(options.limits, options.addressSockets, options.log);
 
   async function admit(socket: ServerSocket): Promise<Admitted> {
-    const address = options.addressOf(socket.request);
-    await limits.handshakes.take(address);
-    if (socketsPerIp > 0 && !(await addressSockets.acquire(address, socketsPerIp))) {
-      throw new RateLimitedError(`your address has ${socketsPerIp} connections open already`, 5000);
-    }
+    const address = await gate.enterAddress(options.addressOf(socket.request));
     try {
       const identity = await identify(socket.handshake.auth);
       await join(socket, identity);
       return { identity, address };
     } catch (error) {
-      if (socketsPerIp > 0) await release(address);
+      await gate.leaveAddress(address);
       throw error;
     }
   }
@@ -74,9 +71,7 @@ export function admission(options: AdmissionOptions) {
       // must not go on receiving the owner's DMs. This socket joins the user room only after.
       io.in(channel).disconnectSockets(true);
     }
-    if (!(await presence.userConnected(user, socketsPerUser))) {
-      throw new RateLimitedError(`"${user}" has ${socketsPerUser} connections open already`, 5000);
-    }
+    await gate.enterUser(presence, user);
     try {
       await socket.join(channel);
       await options.subscribed(channel);
@@ -91,12 +86,6 @@ export function admission(options: AdmissionOptions) {
       await presence.userDisconnected(user).catch(() => undefined);
       throw new CodedError(ErrorCode.Unavailable, "the connection closed during the handshake");
     }
-  }
-
-  async function release(address: string): Promise<void> {
-    await addressSockets
-      .release(address)
-      .catch((error: unknown) => log.debug({ err: error }, "could not release an address's connection count"));
   }
 
   io.use((socket, next) => {
@@ -121,7 +110,7 @@ export function admission(options: AdmissionOptions) {
     },
     /** A served socket went: its address counts one socket less. */
     async left(entry: Admitted): Promise<void> {
-      if (socketsPerIp > 0 && entry.address !== "") await release(entry.address);
+      await gate.leaveAddress(entry.address);
     },
   };
 }

@@ -57,11 +57,7 @@ export class Backpressure {
 
   /** Drops the socket's connection if it is over the cap; true when it was dropped. */
   check(socket: ServerSocket): boolean {
-    const connection = socket.conn as unknown as EngineConnection;
-    const bytes = queuedBytes(connection);
-    if (bytes <= this.maxBytes) return false;
-    this.drop(connection, { socket: socket.id, user: socket.data.user, bytes }, "queue over CLIENT_QUEUE_BYTES");
-    return true;
+    return this.overCap(socket, queuedBytes(socket.conn as unknown as EngineConnection));
   }
 
   stop(): void {
@@ -72,13 +68,22 @@ export class Backpressure {
     const now = Date.now();
     for (const socket of this.io.of("/").sockets.values()) {
       const connection = socket.conn as unknown as EngineConnection;
-      if (this.check(socket) || queuedBytes(connection) === 0) continue;
+      const bytes = queuedBytes(connection);
+      if (bytes === 0 || this.overCap(socket, bytes)) continue;
       const written = this.lastWritten.get(connection);
       if (written === undefined) this.lastWritten.set(connection, now);
       else if (now - written > this.stallMs) {
         this.drop(connection, { socket: socket.id, user: socket.data.user, stalledMs: now - written }, "reads nothing");
       }
     }
+  }
+
+  /** Drops the socket's connection when `bytes` are over the cap; true when it was dropped. */
+  private overCap(socket: ServerSocket, bytes: number): boolean {
+    if (bytes <= this.maxBytes) return false;
+    const connection = socket.conn as unknown as EngineConnection;
+    this.drop(connection, { socket: socket.id, user: socket.data.user, bytes }, "queue over CLIENT_QUEUE_BYTES");
+    return true;
   }
 
   private drop(connection: EngineConnection, context: object, reason: string): void {
