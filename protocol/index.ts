@@ -92,6 +92,14 @@ export interface DirectMessage {
   ts: number;
   /** Id of the message before this one in the conversation ("" for the first). */
   prev: string;
+  /**
+   * This DM's id in the DM feed of the user it is delivered to: every DM to or from that user, in
+   * order (see `dm:sync`). Absent when the DM is not in that user's feed (a name nobody proved
+   * theirs keeps no feed).
+   */
+  feedId?: string;
+  /** With `feedId`: the id of the DM before this one in that feed ("" for the first). */
+  feedPrev?: string;
 }
 
 export type PresenceEvent = "join" | "leave";
@@ -189,6 +197,20 @@ export interface DirectSendResult {
    */
   held?: boolean;
 }
+/** `dm:sync`: the DMs of the connection's user, from their DM feed. */
+export interface DirectSyncRequest {
+  /**
+   * The `feedId` of the last DM this client saw: the answer holds every DM after it. Without it,
+   * the newest LIMITS.defaultHistory DMs.
+   */
+  since?: string;
+}
+export interface DirectSyncResult {
+  /** DMs to or from the user, oldest first, each with its `feedId`. */
+  messages: DirectMessage[];
+  /** False when `since` was given but the feed no longer reaches back to it. */
+  recovered: boolean;
+}
 /** The result of events whose ack carries nothing but `ok`. */
 export type EmptyResult = Record<never, never>;
 export interface TypingRequest {
@@ -208,6 +230,7 @@ export interface ClientEvents {
   "room:history": { request: HistoryRequest; result: HistoryResult };
   "rooms:list": { request: RoomsRequest; result: RoomsResult };
   "dm:send": { request: DirectSendRequest; result: DirectSendResult };
+  "dm:sync": { request: DirectSyncRequest; result: DirectSyncResult };
   typing: { request: TypingRequest; result: EmptyResult };
   "auth:refresh": { request: RefreshRequest; result: TokenExpiry };
 }
@@ -281,6 +304,7 @@ export const CLIENT_EVENTS = [
   "room:history",
   "rooms:list",
   "dm:send",
+  "dm:sync",
   "typing",
   "auth:refresh",
 ] as const satisfies readonly ClientEventName[];

@@ -13,6 +13,7 @@ import { ErrorCode, type DirectMessage, type ErrorBody } from "../protocol/index
 import { client, closeAllClients, connected, next, ok, within, type TestSocket } from "./support/clients.js";
 import { leave, newKey, refusal, unique } from "./support/identity.js";
 import { nodesOnOneRedis, type Deployment } from "./support/deployment.js";
+import { conversationOf } from "./protocol/helpers.js";
 
 const TAKEN: ErrorBody = { code: ErrorCode.Unauthorized, message: "that name is taken" };
 
@@ -21,6 +22,9 @@ interface Arrival {
   dm: DirectMessage;
   received: (() => void) | undefined;
 }
+
+/** The DMs that arrived, as their conversation has them (a proven recipient's copy adds its feed place). */
+const dmsOf = (arrivals: readonly Arrival[]): DirectMessage[] => arrivals.map((arrival) => conversationOf(arrival.dm));
 
 /**
  * Opens a socket as `user` (with `key` when given) that records every DM from the first frame
@@ -102,11 +106,11 @@ describe("held DMs, two nodes", () => {
 
     const { socket, arrivals } = await recipient(url(1), dave, key);
     await expect.poll(() => arrivals.length).toBeGreaterThan(0);
-    expect(arrivals.map((arrival) => arrival.dm)).toEqual([sent.message]);
+    expect(dmsOf(arrivals)).toEqual([sent.message].map(conversationOf));
     expect(arrivals[0]!.received).toBeTypeOf("function");
     arrivals[0]!.received!();
     const live = await barrier(alice, dave, socket);
-    expect(arrivals.map((arrival) => arrival.dm)).toEqual([sent.message, live]);
+    expect(dmsOf(arrivals)).toEqual([sent.message, live].map(conversationOf));
     // A live DM asks for no acknowledgement.
     expect(arrivals[1]!.received).toBeUndefined();
   });
@@ -128,7 +132,7 @@ describe("held DMs, two nodes", () => {
     await probe.offline();
     const claimed = await recipient(url(0), erin, newKey());
     const second = await barrier(alice, erin, claimed.socket);
-    expect(claimed.arrivals.map((arrival) => arrival.dm)).toEqual([second]);
+    expect(dmsOf(claimed.arrivals)).toEqual([second].map(conversationOf));
   });
 
   it("keeps a held DM through a connection that drops before acknowledging it; gone once acknowledged", async () => {
@@ -140,13 +144,13 @@ describe("held DMs, two nodes", () => {
     // Received on node 0, never acknowledged, dropped.
     const unacked = await recipient(url(0), dave, key);
     await expect.poll(() => unacked.arrivals.length).toBeGreaterThan(0);
-    expect(unacked.arrivals.map((arrival) => arrival.dm)).toEqual([message]);
+    expect(dmsOf(unacked.arrivals)).toEqual([message].map(conversationOf));
     await leave(unacked.socket);
 
     // On the other node it comes again; this time it is acknowledged.
     const acked = await recipient(url(1), dave, key);
     await expect.poll(() => acked.arrivals.length).toBeGreaterThan(0);
-    expect(acked.arrivals.map((arrival) => arrival.dm)).toEqual([message]);
+    expect(dmsOf(acked.arrivals)).toEqual([message].map(conversationOf));
     acked.arrivals[0]!.received!();
     // One more round trip on the socket: the server has taken the acknowledgement in.
     await ok(acked.socket, "rooms:list", {});
@@ -154,7 +158,7 @@ describe("held DMs, two nodes", () => {
 
     const after = await recipient(url(1), dave, key);
     const live = await barrier(alice, dave, after.socket);
-    expect(after.arrivals.map((arrival) => arrival.dm)).toEqual([live]);
+    expect(dmsOf(after.arrivals)).toEqual([live].map(conversationOf));
   });
 
   it("the SDK (ChatClient with a key) receives held DMs and acknowledges them", async () => {
@@ -172,7 +176,7 @@ describe("held DMs, two nodes", () => {
       sdk.on("dm", (dm) => dms.push(dm));
       await within(sdk.connect(), "the SDK to connect");
       await expect.poll(() => dms.length).toBe(2);
-      expect(dms).toEqual(sent);
+      expect(dms.map(conversationOf)).toEqual(sent.map(conversationOf));
       // A round trip after the DMs: the server has their acknowledgements.
       await within(sdk.rooms(), "rooms() of the SDK");
     } finally {
@@ -181,6 +185,6 @@ describe("held DMs, two nodes", () => {
 
     const after = await recipient(url(1), dave, key);
     const live = await barrier(alice, dave, after.socket);
-    expect(after.arrivals.map((arrival) => arrival.dm)).toEqual([live]);
+    expect(dmsOf(after.arrivals)).toEqual([live].map(conversationOf));
   });
 });

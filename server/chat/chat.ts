@@ -9,7 +9,6 @@ import {
   type ChatMessage,
   type ClientEventName,
   type ClientToServerEvents,
-  type DirectMessage,
   type ErrorBody,
   type InterServerEvents,
   type RequestOf,
@@ -22,14 +21,15 @@ import { roomAllowed } from "../auth/room-access.js";
 import type { TokenVerifier } from "../auth/tokens.js";
 import type { NameClaims } from "../claims/claims.js";
 import { CodedError } from "../errors.js";
-import type { AfterResult, History, StoredMessage } from "../history/history.js";
+import { missedSince, type History, type StoredMessage } from "../history/history.js";
 import type { Presence } from "../presence/presence.js";
 import type { AddressSockets } from "../limits/address-sockets.js";
 import type { Limits } from "../limits/limits.js";
 import { admission } from "./admission.js";
 import { Backpressure, dropConnection } from "./backpressure.js";
 import { FailureLog } from "./failure-log.js";
-import { pairLog, roomChannel, roomLog, userChannel } from "./rooms.js";
+import { directMessages } from "./direct.js";
+import { roomChannel, roomLog, userChannel } from "./rooms.js";
 import { TokenExpiry } from "./token-expiry.js";
 import { makeValidators } from "./validate.js";
 
@@ -64,18 +64,6 @@ export interface ChatOptions {
 }
 
 const toChatMessage = (room: string, stored: StoredMessage): ChatMessage => ({ ...stored, room });
-
-/**
- * What a client that last saw `since` missed in `log`: all of it, or when that is more than a log
- * keeps, the newest `historySize` and `complete: false`. A log may hold more than `historySize`
- * (Redis trims approximately), and answering only the oldest part as complete would hide the rest.
- */
-async function missed(history: History, log: string, since: string, historySize: number): Promise<AfterResult> {
-  const after = await history.after(log, since);
-  if (after.messages.length <= historySize) return after;
-  // Everything after `since` is the newest part of the log, so its tail is the newest messages.
-  return { messages: after.messages.slice(-historySize), complete: false };
-}
 
 /** What sending to a room uses: the server that broadcasts, the history that stores, the send limit. */
 export type RoomSendOptions = Pick<ChatOptions, "io" | "history" | "limits">;
@@ -116,6 +104,7 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void>; clos
 
   const admitted = admission({ ...options, toErrorBody });
   const sendToRoom = roomSender(options);
+  const direct = directMessages({ ...options, tokenMode: tokens !== undefined });
 
   /**
    * Sends a proven user's held DMs, each with an ack: a DM stays held until a client of the
@@ -257,7 +246,7 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void>; clos
           presence.membersOf(room, joinMembersListed),
           since === undefined
             ? history.latest(log, LIMITS.defaultHistory).then((messages) => ({ messages, complete: true }))
-            : missed(history, log, since, options.historySize),
+            : missedSince(history, log, since, options.historySize),
         ]);
         return {
           room,
@@ -303,20 +292,18 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void>; clos
       return page.nextCursor === undefined ? { rooms: page.rooms } : page;
     });
 
-    handle("dm:send", validate.direct, async ({ to, text, clientId }) => {
-      await limits.sends.take(user);
-      const { message: stored, duplicate } = await history.append(pairLog(user, to), { from: user, text, clientId });
-      const message: DirectMessage = { ...stored, to };
-      if (duplicate) return { message, online: (await presence.nodesOf(to)).length > 0 };
-      // DMs wait only for a name that someone proved theirs: in open mode, a claimed one.
-      const keepForMs = tokens !== undefined || (await claims.isClaimed(to)) ? options.claimTtlMs : undefined;
-      const outcome = to === user ? "online" : await presence.holdUnlessOnline(message, keepForMs);
-      // Separate emits: the sharded adapter routes a single-room broadcast to only the nodes
-      // holding that room. A held DM goes out live too, in case the registry lags behind a
-      // connected recipient (Redis lost its data); a client keeps one copy per id.
-      if (to !== user) io.to(userChannel(to)).emit("dm:message", message);
-      io.to(userChannel(user)).emit("dm:message", message);
-      return outcome === "online" ? { message, online: true } : { message, online: false, held: outcome === "held" };
+    handle("dm:send", validate.direct, (request) => direct.send(identity, request));
+
+    handle("dm:sync", validate.directSync, async ({ since }) => {
+      // A feed holds what was said to its user alone: only a connection that proved it is them reads it.
+      if (!identity.proven) {
+        throw new CodedError(
+          ErrorCode.Forbidden,
+          "DMs are kept only for a name you proved yours: connect with its key",
+        );
+      }
+      await limits.history.take(user);
+      return direct.sync(user, since);
     });
 
     handle("typing", validate.typing, async ({ room, typing }) => {

@@ -22,3 +22,6 @@ export const roomLog = (room: string): string => `room:${room}`;
 
 /** The history log of the conversation between two users, the same from either side. */
 export const pairLog = (a: string, b: string): string => (a < b ? `dm:${a}\n${b}` : `dm:${b}\n${a}`);
+
+/** The history log of a user's DM feed: every DM to or from them, in order. */
+export const feedLog = (user: string): string => `feed:${user}`;

@@ -3,6 +3,7 @@ import {
   LIMITS,
   parseMessageId,
   type DirectSendRequest,
+  type DirectSyncRequest,
   type HistoryRequest,
   type JoinRequest,
   type LeaveRequest,
@@ -125,6 +126,12 @@ export function makeValidators(maxMessageLength: number) {
         text: text(payload, maxMessageLength),
         clientId: clientId(payload),
       };
+    },
+    directSync(value: unknown): DirectSyncRequest {
+      // Like `rooms:list`, it may come with nothing at all.
+      if (value === undefined) return {};
+      const since = messageId(object(value), "since");
+      return since === undefined ? {} : { since };
     },
     refresh(value: unknown): RefreshRequest {
       const token = field(object(value), "token");

@@ -6,6 +6,22 @@ export interface StoredMessage {
   ts: number;
   /** Id of the message before this one in its log, "" for the first. */
   prev: string;
+  /** What the caller stored beside the text (see `AppendEntry.attrs`); absent when nothing. */
+  attrs?: Readonly<Record<string, string>>;
+}
+
+/** What `History.append` stores. */
+export interface AppendEntry {
+  from: string;
+  text: string;
+  /** Idempotency key (see `History.append`). */
+  clientId?: string;
+  /**
+   * Small string fields kept with the message and given back with it, e.g. a DM feed entry's
+   * recipient and conversation id. Names are the caller's own: the store keeps them apart from its
+   * fields.
+   */
+  attrs?: Readonly<Record<string, string>>;
 }
 
 export interface AppendResult {
@@ -33,9 +49,9 @@ export interface History {
    * the log's TTL when shorter: see `clientIdTtlMs`), stores nothing and answers `duplicate: true`
    * with the message that id produced the first time. Only that message's id is remembered: when
    * the log no longer holds the message (trimmed by the size bound), the answer carries the
-   * original id and timestamp with the text of this request and `prev` "".
+   * original id and timestamp with the text and attrs of this request and `prev` "".
    */
-  append(log: string, entry: { from: string; text: string; clientId?: string }): Promise<AppendResult>;
+  append(log: string, entry: AppendEntry): Promise<AppendResult>;
   /** The newest `limit` messages, oldest first. */
   latest(log: string, limit: number): Promise<StoredMessage[]>;
   /** Every message the log still holds after `id`, oldest first (the log itself is bounded). */
@@ -78,4 +94,21 @@ export function checkHistoryOptions(options: HistoryOptions): void {
       throw new RangeError(`history ${name} must be a whole number of at least 1, got ${value}`);
     }
   }
+}
+
+/**
+ * What a client that last saw `since` missed in `log`: all of it, or when that is more than a log
+ * keeps, the newest `historySize` and `complete: false`. A log may hold more than `historySize`
+ * (Redis trims approximately), and answering only the oldest part as complete would hide the rest.
+ */
+export async function missedSince(
+  history: History,
+  log: string,
+  since: string,
+  historySize: number,
+): Promise<AfterResult> {
+  const after = await history.after(log, since);
+  if (after.messages.length <= historySize) return after;
+  // Everything after `since` is the newest part of the log, so its tail is the newest messages.
+  return { messages: after.messages.slice(-historySize), complete: false };
 }

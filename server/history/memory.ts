@@ -3,6 +3,7 @@ import {
   checkHistoryOptions,
   clientIdTtlMs,
   type AfterResult,
+  type AppendEntry,
   type AppendResult,
   type History,
   type HistoryOptions,
@@ -77,7 +78,7 @@ export class MemoryHistory implements History {
     this.now = options.now ?? Date.now;
   }
 
-  async append(log: string, entry: { from: string; text: string; clientId?: string }): Promise<AppendResult> {
+  async append(log: string, entry: AppendEntry): Promise<AppendResult> {
     const now = this.forgetExpired();
     const seenKey = entry.clientId === undefined ? undefined : `${log}\n${entry.from}\n${entry.clientId}`;
     const previous = seenKey === undefined ? undefined : this.seen.get(seenKey);
@@ -97,6 +98,7 @@ export class MemoryHistory implements History {
     state.lastSeq = seq;
     const prev = state.messages[state.messages.length - 1]?.id ?? "";
     const message: StoredMessage = { id: formatMessageId(ms, seq), from: entry.from, text: entry.text, ts: ms, prev };
+    if (entry.attrs !== undefined) message.attrs = { ...entry.attrs };
     if (state.firstId === "") state.firstId = message.id;
     state.messages.push(message);
     if (state.messages.length > this.maxPerLog) {
@@ -156,11 +158,19 @@ export class MemoryHistory implements History {
    * The message a clientId produced, looked up by its id; when the log no longer holds it, the id
    * and time with the text of the resent request (see `History.append`).
    */
-  private original(state: Log | undefined, id: string, entry: { from: string; text: string }): StoredMessage {
+  private original(state: Log | undefined, id: string, entry: AppendEntry): StoredMessage {
     const messages = state?.messages ?? [];
     const found = messages[firstAtOrAfter(messages, id)];
     if (found?.id === id) return found;
-    return { id, from: entry.from, text: entry.text, ts: Number(id.slice(0, id.indexOf("-"))), prev: "" };
+    const message: StoredMessage = {
+      id,
+      from: entry.from,
+      text: entry.text,
+      ts: Number(id.slice(0, id.indexOf("-"))),
+      prev: "",
+    };
+    if (entry.attrs !== undefined) message.attrs = { ...entry.attrs };
+    return message;
   }
 
   /**

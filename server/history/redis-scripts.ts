@@ -2,12 +2,12 @@ import { script } from "../redis/connection.js";
 
 /**
  * KEYS: log, logStart, and logSeen when there is a clientId.
- * ARGV: from, text, max length, log TTL ms, clientId TTL ms.
+ * ARGV: from, text, max length, log TTL ms, clientId TTL ms, then field, value pairs to store too.
  * Appends unless the clientId was seen, and records the clientId (its stream id alone) in the same
  * step. Every append sets the TTL of the log and of its start key, so a log lives `log TTL` after
  * its last append.
- * Returns {1, id, prev} for a new entry; for a clientId seen before, {0, id, prev, text} of the
- * entry it produced, or {0, id} when the log no longer holds that entry (trimmed).
+ * Returns {1, id, prev} for a new entry; for a clientId seen before, {0, id, prev, text, fields} of
+ * the entry it produced, or {0, id} when the log no longer holds that entry (trimmed).
  */
 export const APPEND = script(`
 local logKey = KEYS[1]
@@ -26,13 +26,15 @@ if logSeenKey then
     local fields = entries[1][2]
     local first = {}
     for i = 1, #fields, 2 do first[fields[i]] = fields[i + 1] end
-    return {0, firstId, first.prev, first.text}
+    return {0, firstId, first.prev, first.text, fields}
   end
 end
 local last = redis.call('XREVRANGE', logKey, '+', '-', 'COUNT', 1)
 local prev = ''
 if #last > 0 then prev = last[1][1] end
-local id = redis.call('XADD', logKey, 'MAXLEN', '~', maxLength, '*', 'from', from, 'text', text, 'prev', prev)
+local add = {'XADD', logKey, 'MAXLEN', '~', maxLength, '*', 'from', from, 'text', text, 'prev', prev}
+for i = 6, #ARGV do add[#add + 1] = ARGV[i] end
+local id = redis.call(unpack(add))
 if prev == '' then
   -- The log held nothing: a new life starts here, whatever start key an older one left behind.
   redis.call('SET', logStartKey, id)

@@ -5,6 +5,7 @@ import {
   checkHistoryOptions,
   clientIdTtlMs,
   type AfterResult,
+  type AppendEntry,
   type AppendResult,
   type History,
   type HistoryOptions,
@@ -57,16 +58,32 @@ function timestampOf(streamId: string): number {
   return Number(streamId.split("-")[0]);
 }
 
+/** A caller's attribute is stored as a field with this prefix, apart from the store's own fields. */
+const ATTR_PREFIX = "@";
+
+/** The callers' attributes among a stream entry's fields; undefined when there are none. */
+function attrsOf(fields: readonly string[]): Record<string, string> | undefined {
+  let attrs: Record<string, string> | undefined;
+  for (let i = 0; i < fields.length; i += 2) {
+    const field = fields[i]!;
+    if (field.startsWith(ATTR_PREFIX)) (attrs ??= {})[field.slice(ATTR_PREFIX.length)] = fields[i + 1]!;
+  }
+  return attrs;
+}
+
 function fromEntry([streamId, fields]: Entry): StoredMessage {
   const value: Record<string, string> = {};
   for (let i = 0; i < fields.length; i += 2) value[fields[i]!] = fields[i + 1]!;
-  return {
+  const message: StoredMessage = {
     id: toMessageId(streamId),
     from: value.from ?? "",
     text: value.text ?? "",
     ts: timestampOf(streamId),
     prev: toMessageId(value.prev ?? ""),
   };
+  const attrs = attrsOf(fields);
+  if (attrs !== undefined) message.attrs = attrs;
+  return message;
 }
 
 /**
@@ -91,14 +108,14 @@ export class RedisHistory implements History {
     this.clientIdTtlMs = clientIdTtlMs(options);
   }
 
-  async append(log: string, entry: { from: string; text: string; clientId?: string }): Promise<AppendResult> {
+  async append(log: string, entry: AppendEntry): Promise<AppendResult> {
     const keys = [this.keys.log(log), this.keys.logStart(log)];
     if (entry.clientId !== undefined) keys.push(this.keys.logSeen(log, entry.from, entry.clientId));
-    const [fresh, streamId, prev = "", firstText] = await this.redis.run<[number, string, string?, string?]>(
-      APPEND,
-      keys,
-      [entry.from, entry.text, String(this.maxPerLog), String(this.ttlMs), String(this.clientIdTtlMs)],
-    );
+    const args = [entry.from, entry.text, String(this.maxPerLog), String(this.ttlMs), String(this.clientIdTtlMs)];
+    for (const [name, value] of Object.entries(entry.attrs ?? {})) args.push(ATTR_PREFIX + name, value);
+    const [fresh, streamId, prev = "", firstText, firstFields] = await this.redis.run<
+      [number, string, string?, string?, string[]?]
+    >(APPEND, keys, args);
     const message: StoredMessage = {
       id: toMessageId(streamId),
       from: entry.from,
@@ -107,6 +124,8 @@ export class RedisHistory implements History {
       ts: timestampOf(streamId),
       prev: toMessageId(prev),
     };
+    const attrs = fresh === 1 || firstFields === undefined ? entry.attrs : attrsOf(firstFields);
+    if (attrs !== undefined) message.attrs = { ...attrs };
     return { message, duplicate: fresh !== 1 };
   }
 

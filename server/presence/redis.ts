@@ -53,12 +53,21 @@ function describeError(error: unknown): { name: string; message: string } {
 
 /** A held DM as the inbox list keeps it: the same DM always gives the same entry, to remove it by. */
 const heldEntry = (dm: DirectMessage): string =>
-  JSON.stringify({ id: dm.id, from: dm.from, to: dm.to, text: dm.text, ts: dm.ts, prev: dm.prev });
+  JSON.stringify({
+    id: dm.id,
+    from: dm.from,
+    to: dm.to,
+    text: dm.text,
+    ts: dm.ts,
+    prev: dm.prev,
+    ...(dm.feedId === undefined ? {} : { feedId: dm.feedId, feedPrev: dm.feedPrev }),
+  });
 
 interface AliveRecord {
   sockets: number;
   users: number;
   seenAt: number;
+  vitals?: NodeVitals;
 }
 
 /**

@@ -175,6 +175,7 @@ const EVENT_FIELDS: Record<ClientEventName, Record<string, Json>> = {
   "room:history": { room: str("fuzz-0"), before: MESSAGE_ID, limit: "10" },
   "rooms:list": { cursor: str("fuzz"), limit: "10" },
   "dm:send": { to: str("fz-0"), text: str("hello"), clientId: str("fz-client") },
+  "dm:sync": { since: MESSAGE_ID },
   typing: { room: str("fuzz-0"), typing: "true" },
   "auth:refresh": { token: str("a.b.c") },
 };

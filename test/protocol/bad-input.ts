@@ -135,6 +135,8 @@ export function badInput(room: string, user: string): Record<ClientEventName, Ba
       ...each("clientId", BAD_CLIENT_IDS, { to: user, text: "hi" }),
       protoKey({ to: user, text: "hi" }),
     ],
+    // Nothing is required: `since` is the only field.
+    "dm:sync": [...NOT_OBJECTS, ...each("since", BAD_MESSAGE_IDS)],
     typing: [
       ...NOT_OBJECTS,
       { label: "no typing", payload: { room } },
@@ -162,6 +164,7 @@ export const valid = (room: string, spare: string, user: string): Record<ClientE
   "room:history": { room },
   "rooms:list": {},
   "dm:send": { to: user, text: "hello" },
+  "dm:sync": {},
   typing: { room, typing: true },
   "auth:refresh": { token: "a.b.c" },
 });

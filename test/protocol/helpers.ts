@@ -137,6 +137,15 @@ export async function dmBarrier(sender: TestSocket, to: string, observers: TestS
   return message as DirectMessage;
 }
 
+/**
+ * A DM as its conversation has it, without its place in one user's feed: the sender's and the
+ * recipient's copies differ only in `feedId` and `feedPrev`.
+ */
+export function conversationOf(dm: DirectMessage): DirectMessage {
+  const { feedId: _, feedPrev: __, ...rest } = dm;
+  return rest;
+}
+
 /** What a socket received since `inbox` started recording, by event. */
 export interface Inbox {
   messages: ChatMessage[];

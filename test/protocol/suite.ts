@@ -11,6 +11,7 @@ import { closeAllClients } from "../support/clients.js";
 import type { DeploymentFactory } from "../support/deployment.js";
 import { adminDisabledTests, adminTests } from "./admin.js";
 import { dmTests } from "./dm.js";
+import { dmSyncOnShortFeedTests, dmSyncTests } from "./dm-sync.js";
 import { handshakeTests } from "./handshake.js";
 import { healthTests } from "./health.js";
 import { deploy } from "./helpers.js";
@@ -51,6 +52,7 @@ export function protocolSuite(name: string, factory: DeploymentFactory): void {
     historyTests(nodes);
     roomsListTests(nodes);
     dmTests(nodes);
+    dmSyncTests(nodes);
     typingTests(nodes);
     presenceTests(nodes);
     nameTests(nodes);
@@ -69,6 +71,7 @@ export function protocolSuite(name: string, factory: DeploymentFactory): void {
         },
       });
       joinOnShortLogTests(small);
+      dmSyncOnShortFeedTests(small, SHORT_HISTORY_SIZE);
       textLengthTests(small);
       allowedOriginsTests(small);
     });

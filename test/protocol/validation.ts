@@ -32,13 +32,18 @@ export function validationTests(nodes: Nodes): void {
         for (const { label, payload, code = ErrorCode.BadRequest } of badInput(room, bob)[event]) {
           expectError(await request(socket, event, payload), code, `${event} with ${label}`);
         }
+        // In open mode this socket brought no key: its name is not proven, so it has no DM feed to read.
+        const unprovenSync = event === "dm:sync" && !usingTokens();
         // An ack but no payload at all.
         const bare = await untyped(socket).timeout(DEADLINE_MS).emitWithAck(event);
-        if (event === "rooms:list") expect(bare.ok).toBe(true);
+        if (unprovenSync) expectError(bare, ErrorCode.Forbidden, "dm:sync without a proven name");
+        else if (event === "rooms:list" || event === "dm:sync") expect(bare.ok).toBe(true);
         else expectError(bare, ErrorCode.BadRequest, `${event} without a payload`);
 
         expect(socket.connected).toBe(true);
-        if (event === "auth:refresh" && !usingTokens()) {
+        if (unprovenSync) {
+          expectError(await request(socket, event, valid(room, spare, bob)[event]), ErrorCode.Forbidden, event);
+        } else if (event === "auth:refresh" && !usingTokens()) {
           const answer = await request(socket, event, valid(room, spare, bob)[event]);
           expectError(answer, ErrorCode.BadRequest, "auth:refresh in open mode");
         } else {

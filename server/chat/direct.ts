@@ -1,0 +1,139 @@
+import {
+  LIMITS,
+  type DirectMessage,
+  type DirectSendRequest,
+  type DirectSendResult,
+  type DirectSyncResult,
+} from "../../protocol/index.js";
+import type { NameClaims } from "../claims/claims.js";
+import { missedSince, type History, type StoredMessage } from "../history/history.js";
+import type { Limits } from "../limits/limits.js";
+import type { Presence } from "../presence/presence.js";
+import type { ChatServer } from "./chat.js";
+import { feedLog, pairLog, userChannel } from "./rooms.js";
+
+/** What sending and reading DMs uses. */
+export interface DirectOptions {
+  io: ChatServer;
+  history: History;
+  presence: Presence;
+  claims: NameClaims;
+  limits: Limits;
+  /** Token mode: every name is someone's, proven by their token. */
+  tokenMode: boolean;
+  /** How long DMs are held for a claimed name (as long as the claim lasts unused). */
+  claimTtlMs: number;
+  /** The most a `dm:sync` with `since` answers (the newest of what was missed). */
+  historySize: number;
+}
+
+/** Who sends a DM: the user, and whether their connection proved it is them. */
+export interface DirectSender {
+  user: string;
+  proven: boolean;
+}
+
+/**
+ * A DM's entry in one user's feed. The feed keeps the conversation's id and `prev` beside the
+ * text, so that a feed entry gives back the DM exactly as the conversation has it.
+ */
+function feedEntry(dm: DirectMessage) {
+  return {
+    from: dm.from,
+    text: dm.text,
+    // Unique within the feed: the sender is part of the key, and the recipient picks the conversation.
+    clientId: `${dm.to}\n${dm.id}`,
+    attrs: { to: dm.to, dm: dm.id, dmPrev: dm.prev },
+  };
+}
+
+/** A feed entry as the DM it records, with its place in the feed. */
+function fromFeed(entry: StoredMessage): DirectMessage {
+  const attrs = entry.attrs ?? {};
+  const id = attrs.dm ?? entry.id;
+  return {
+    id,
+    from: entry.from,
+    to: attrs.to ?? "",
+    text: entry.text,
+    // A message id starts with its epoch milliseconds: the conversation's own timestamp.
+    ts: Number(id.slice(0, id.indexOf("-"))),
+    prev: attrs.dmPrev ?? "",
+    feedId: entry.id,
+    feedPrev: entry.prev,
+  };
+}
+
+/**
+ * DMs: sending (to the conversation's log, then to the DM feed of each side that keeps one) and
+ * reading a user's feed. One path for Socket.IO's `dm:send`/`dm:sync` and any other caller.
+ *
+ * Each step is idempotent on the request's `clientId`, so a retry after a failure between the
+ * steps completes what the first attempt left undone, and stores nothing twice.
+ */
+export function directMessages(options: DirectOptions) {
+  const { io, history, presence, claims, limits } = options;
+
+  /** Whether DMs to `user` are kept for them: only for a name someone proved theirs. */
+  const keepsFeed = async (user: string) => options.tokenMode || (await claims.isClaimed(user));
+
+  return {
+    /**
+     * Sends a DM: counts it against the sender's limit, stores it, and delivers it live to both
+     * sides' sockets on every node, holding it for a recipient who is offline.
+     *
+     * @returns the DM as the sender's feed has it; rejects with RateLimitedError or a store failure.
+     */
+    async send(sender: DirectSender, { to, text, clientId }: DirectSendRequest): Promise<DirectSendResult> {
+      const { user } = sender;
+      await limits.sends.take(user);
+      const { message: stored, duplicate } = await history.append(pairLog(user, to), { from: user, text, clientId });
+      const dm: DirectMessage = { ...stored, to };
+      const toSelf = to === user;
+      const recipientKeeps = !toSelf && (await keepsFeed(to));
+      const [inRecipientFeed, inSenderFeed] = await Promise.all([
+        recipientKeeps ? history.append(feedLog(to), feedEntry(dm)) : undefined,
+        sender.proven ? history.append(feedLog(user), feedEntry(dm)) : undefined,
+      ]);
+      const forRecipient = inRecipientFeed ? fromFeed(inRecipientFeed.message) : dm;
+      const forSender = inSenderFeed ? fromFeed(inSenderFeed.message) : dm;
+      // A retry delivers what the first attempt stored but did not get to deliver.
+      const newToRecipient = toSelf ? false : inRecipientFeed ? !inRecipientFeed.duplicate : !duplicate;
+      const newToSender = inSenderFeed ? !inSenderFeed.duplicate : !duplicate;
+
+      let online: boolean;
+      let held: boolean | undefined;
+      if (toSelf) {
+        online = true;
+      } else if (newToRecipient) {
+        const outcome = await presence.holdUnlessOnline(forRecipient, recipientKeeps ? options.claimTtlMs : undefined);
+        online = outcome === "online";
+        if (!online) held = outcome === "held";
+        // Separate emits: the sharded adapter routes a single-room broadcast to only the nodes
+        // holding that room. A held DM goes out live too, in case the registry lags behind a
+        // connected recipient (Redis lost its data); a client keeps one copy per id.
+        io.to(userChannel(to)).emit("dm:message", forRecipient);
+      } else {
+        online = (await presence.nodesOf(to)).length > 0;
+      }
+      if (newToSender) io.to(userChannel(user)).emit("dm:message", forSender);
+      return held === undefined ? { message: forSender, online } : { message: forSender, online, held };
+    },
+
+    /**
+     * The DMs in `user`'s feed after `since`, or the newest ones without it. Serve it only to a
+     * connection that proved it is `user`.
+     */
+    async sync(user: string, since: string | undefined): Promise<DirectSyncResult> {
+      const log = feedLog(user);
+      if (since === undefined) {
+        const newest = await history.latest(log, LIMITS.defaultHistory);
+        return { messages: newest.map(fromFeed), recovered: true };
+      }
+      const missed = await missedSince(history, log, since, options.historySize);
+      return { messages: missed.messages.map(fromFeed), recovered: missed.complete };
+    },
+  };
+}
+
+export type DirectMessages = ReturnType<typeof directMessages>;
