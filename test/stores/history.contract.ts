@@ -110,6 +110,22 @@ export function describeHistoryContract(name: string, open: OpenHistory): void {
         expect(next.message.prev).toBe(between.message.id);
       });
 
+      it("keeps attrs with the message and gives them back from every read, and from a duplicate", async () => {
+        const { history } = await given();
+        const attrs = { to: "bob", dm: "1767225600000-000001", dmPrev: "", odd: 'a "quoted"\n房间' };
+        const plain = await history.append("feed:ann", { from: "ann", text: "no attrs" });
+        const kept = await history.append("feed:ann", { from: "ann", text: "with attrs", clientId: "k", attrs });
+        expect(plain.message.attrs).toBeUndefined();
+        expect(kept.message).toMatchObject({ text: "with attrs", attrs });
+        const again = await history.append("feed:ann", { from: "ann", text: "retried", clientId: "k", attrs: {} });
+        expect(again).toEqual({ message: kept.message, duplicate: true });
+
+        expect(await history.latest("feed:ann", 10)).toEqual([plain.message, kept.message]);
+        expect((await history.after("feed:ann", plain.message.id)).messages).toEqual([kept.message]);
+        const later = await history.append("feed:ann", { from: "ann", text: "later" });
+        expect(await history.before("feed:ann", later.message.id, 10)).toEqual([plain.message, kept.message]);
+      });
+
       it("treats the same clientId from another sender, or in another log, as a new message", async () => {
         const { history } = await given();
         const ann = await history.append("room:a", { from: "ann", text: "from ann", clientId: "same" });
