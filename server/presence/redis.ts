@@ -67,7 +67,6 @@ interface AliveRecord {
   sockets: number;
   users: number;
   seenAt: number;
-  vitals?: NodeVitals;
 }
 
 /**
