@@ -96,4 +96,53 @@ describe("the chat page keeps what you typed", () => {
     expect(await eve.timeline.locator("li.pending").count()).toBe(0);
     await expect.poll(() => savedEntries(eve)).toEqual([]);
   });
+
+  it("keeps DMs through a reload: those received before and while away, and those written offline, once each", async () => {
+    const cluster = bed.deployment;
+    const [url0] = cluster.urls as [string, string];
+    const gate = await TcpGate.start(cluster.urls[1]!);
+    gates.push(gate);
+
+    const bob = await connected(url0, "bob");
+    const atBob = record(bob, "dm:message");
+    const fay = await bed.open(url0, { nodes: [gate.url] });
+    await fay.signIn("fay");
+    await ok(bob, "dm:send", { to: "fay", text: "hello fay" });
+    await fay.direct("bob").getByText("1 unread").waitFor();
+    await fay.direct("bob").getByRole("button").click();
+    await fay.waitForTitle("bob");
+    await fay.waitForMessage("hello fay");
+
+    // Offline: her node dies, and the gate lets no new connection through.
+    gate.shut();
+    await cluster.kill(1);
+    await fay.banner.getByText(/Reconnecting/).waitFor();
+    await cluster.restart(1);
+    await ok(bob, "dm:send", { to: "fay", text: "while you were away" });
+    const written = ["dm offline 1", "dm offline 2", "dm offline 3"];
+    for (const text of written) await fay.send(text);
+    for (const text of written) await fay.messages(text).getByText("Waiting for the connection…").waitFor();
+    await expect.poll(async () => (await savedEntries(fay)).map((entry) => entry.text)).toEqual(written);
+
+    // Reloaded while still offline, then online: the page reads her DM feed, and sends the three.
+    await fay.page.reload();
+    await fay.nameInput.press("Enter");
+    await fay.page.getByText("Still trying to reach the chat server…").waitFor();
+    gate.open();
+    await fay.page.locator("#chat").waitFor({ state: "visible", timeout: RECONNECT_DEADLINE_MS });
+    await fay.waitForTitle("bob");
+    for (const text of written) await fay.waitForMessage(text);
+    await fay.waitForMessage("while you were away");
+    await ok(bob, "dm:send", { to: "fay", text: "welcome back" });
+    await fay.waitForMessage("welcome back");
+
+    const expected = ["hello fay", "while you were away", ...written, "welcome back"];
+    expect(await fay.timeline.locator("li.message .text").allTextContents()).toEqual(expected);
+    expect(await fay.timeline.locator("li.pending").count()).toBe(0);
+    // Bob got each of hers once (a duplicate would have come before his own last DM's echo).
+    await expect
+      .poll(() => atBob.map((dm) => dm.text))
+      .toEqual(["hello fay", "while you were away", ...written, "welcome back"]);
+    await expect.poll(() => savedEntries(fay)).toEqual([]);
+  });
 });

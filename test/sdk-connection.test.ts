@@ -9,11 +9,18 @@ import {
   type Ack,
   type AckOf,
   type ChatMessage,
+  type DirectMessage,
+  type DirectSyncRequest,
   type ErrorBody,
   type JoinRequest,
   type SendRequest,
 } from "../protocol/index.js";
-import { ChatClient, type ChatClientOptions, type ConnectionState } from "../client/sdk/chat-client.js";
+import {
+  ChatClient,
+  type ChatClientEvents,
+  type ChatClientOptions,
+  type ConnectionState,
+} from "../client/sdk/chat-client.js";
 import { ChatError } from "../client/sdk/errors.js";
 import type { ChatSocket, SocketIoOptions } from "../client/sdk/transport.js";
 
@@ -75,6 +82,14 @@ class FakeSocket {
   sent(event: string) {
     return this.emitted.filter((emitted) => emitted.event === event);
   }
+  /** The payloads sent with `event`, in order. */
+  payloads(event: string) {
+    return this.sent(event).map((sent) => sent.payload);
+  }
+  /** The events emitted for rooms, in order (the DM feed's `dm:sync` goes its own way). */
+  roomEvents() {
+    return this.emitted.map((emitted) => emitted.event).filter((event) => event !== "dm:sync");
+  }
 
   #fire(event: string, ...args: unknown[]) {
     for (const listener of [...(this.#listeners.get(event) ?? [])]) listener(...args);
@@ -92,6 +107,19 @@ function message(n: number): ChatMessage {
     text: `#${n}`,
     ts: 1_700_000_000_000,
     prev: n === 0 ? "" : formatMessageId(1_700_000_000_000, n - 1),
+  };
+}
+/** The n-th DM of alice's feed, from bob; feed ids and conversation ids run apart. */
+function feedDm(n: number): DirectMessage {
+  return {
+    id: formatMessageId(1_700_000_000_000, 100 + n),
+    from: "bob",
+    to: "alice",
+    text: `dm ${n}`,
+    ts: 1_700_000_000_000,
+    prev: formatMessageId(1_700_000_000_000, 99 + n),
+    feedId: formatMessageId(1_700_000_000_500, n),
+    feedPrev: n === 0 ? "" : formatMessageId(1_700_000_000_500, n - 1),
   };
 }
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => message(from + i));
@@ -306,7 +334,7 @@ describe("ChatClient connection (fake transport)", () => {
     log.push(message(3), message(4)); // missed while away
     await reconnect(test, log);
 
-    expect(last().emitted.map((emitted) => emitted.event)).toEqual(["room:join", "room:send"]);
+    expect(last().roomEvents()).toEqual(["room:join", "room:send"]);
     expect(last().sent("room:join")[0]!.payload).toEqual({ room: "lobby", since: message(2).id });
     expect(last().sent("room:send")[0]!.payload).toEqual(first.payload);
     expect((await sending).text).toBe("hello");
@@ -371,7 +399,7 @@ describe("ChatClient connection (fake transport)", () => {
     last().accept();
     const sending = client.send("lobby", "x");
     await flush();
-    expect(last().emitted.map((emitted) => emitted.event)).toEqual(["room:join"]);
+    expect(last().roomEvents()).toEqual(["room:join"]);
     const joinAnswer: AckOf<"room:join"> = {
       ok: true,
       room: "lobby",
@@ -380,9 +408,9 @@ describe("ChatClient connection (fake transport)", () => {
       history: [],
       recovered: true,
     };
-    last().emitted[0]!.ack(joinAnswer);
+    last().sent("room:join")[0]!.ack(joinAnswer);
     await flush();
-    expect(last().emitted.map((emitted) => emitted.event)).toEqual(["room:join", "room:send"]);
+    expect(last().roomEvents()).toEqual(["room:join", "room:send"]);
     await sending;
     await client.close();
   });
@@ -403,6 +431,72 @@ describe("ChatClient connection (fake transport)", () => {
     // The same id in another conversation is another message.
     last().push("dm:message", { ...dm, from: "carol", to: "alice" });
     expect(dms).toEqual([dm.id, dm.id]);
+    await client.close();
+  });
+
+  it("keeps the DM feed: syncs on every connection after the last feedId, fills a gap, in feed order", async () => {
+    const { client, last } = setup({ key: "k".repeat(16) });
+    const texts: string[] = [];
+    const resets: ChatClientEvents["dmReset"][] = [];
+    client.on("dm", (dm) => texts.push(dm.text));
+    client.on("dmReset", (reset) => resets.push(reset));
+    const feed = Array.from({ length: 6 }, (_, n) => feedDm(n));
+    const serveFeed = (socket: FakeSocket, recovered = true) => {
+      socket.answer = (event, raw) => {
+        if (event !== "dm:sync") return undefined;
+        const since = (raw as DirectSyncRequest).since;
+        const known = feed.slice(0, held);
+        const messages = since === undefined ? known.slice(-2) : known.filter((dm) => dm.feedId! > since);
+        return { ok: true, messages, recovered: since === undefined || recovered };
+      };
+    };
+    let held = 2;
+    void client.connect();
+    await flush();
+    serveFeed(last());
+    last().accept();
+    await flush();
+    expect(last().payloads("dm:sync")).toEqual([{}]);
+    expect(texts).toEqual(["dm 0", "dm 1"]);
+
+    // dm 3 comes live ahead of dm 2: it waits, and after gapWaitMs the feed fills the gap.
+    held = 4;
+    last().push("dm:message", feed[3]);
+    expect(texts).toEqual(["dm 0", "dm 1"]);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(last().sent("dm:sync").at(-1)!.payload).toEqual({ since: feed[1]!.feedId });
+    expect(texts).toEqual(["dm 0", "dm 1", "dm 2", "dm 3"]);
+
+    // A reconnect asks for what came after the last one delivered, once.
+    held = 6;
+    last().drop();
+    await vi.advanceTimersByTimeAsync(BACKOFF.initialMs);
+    serveFeed(last(), false);
+    last().accept();
+    await flush();
+    expect(last().payloads("dm:sync")).toEqual([{ since: feed[3]!.feedId }]);
+    last().push("dm:message", feed[5]);
+    expect(texts).toEqual(["dm 0", "dm 1", "dm 2", "dm 3", "dm 4", "dm 5"]);
+    // The answer went on right after the last DM delivered: no reset, even with recovered false.
+    expect(resets).toEqual([]);
+    await client.close();
+  });
+
+  it("without a proven name, takes DMs live only once dm:sync is refused", async () => {
+    const { client, last } = setup();
+    const texts: string[] = [];
+    const errors: unknown[] = [];
+    client.on("dm", (dm) => texts.push(dm.text));
+    client.on("error", (error) => errors.push(error));
+    void client.connect();
+    await flush();
+    last().answer = (event) =>
+      event === "dm:sync" ? { ok: false, error: { code: "forbidden", message: "no feed" } } : undefined;
+    last().accept();
+    await flush();
+    last().push("dm:message", { ...feedDm(0), feedId: undefined, feedPrev: undefined });
+    expect(texts).toEqual(["dm 0"]);
+    expect(errors).toEqual([]);
     await client.close();
   });
 

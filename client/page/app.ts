@@ -6,6 +6,7 @@ import { reasonOf } from "./format.js";
 import { browserKey, linkToken, userName, type AuthMode, type Identity, type TokenKeeper } from "./identity.js";
 import { directList, memberList, roomList } from "./lists.js";
 import { OutboxStore, type SavedSend } from "./outbox-store.js";
+import { SeenDirect } from "./dm-seen.js";
 import { parseRoute, routeHash, type Route } from "./routes.js";
 import { ScrollKeeper } from "./scroll.js";
 import { typingText } from "./typing.js";
@@ -58,6 +59,8 @@ export class ChatApp {
   private client: PageClient | undefined;
   /** Where the signed-in user's unsent messages are kept across reloads. */
   private outbox: OutboxStore | undefined;
+  /** The DMs this browser showed before (a reload brings them again from the user's DM feed). */
+  private seenDirect: SeenDirect | undefined;
   /** Open until the server said otherwise. */
   private mode: AuthMode = "open";
   /** Whether `GET /auth/mode` answered (or gave up): until then no way in is shown. */
@@ -287,6 +290,7 @@ export class ChatApp {
     // the token's `sub`.)
     this.me = userName(client.user);
     this.outbox = new OutboxStore(this.urls.join(" "), this.me);
+    this.seenDirect = new SeenDirect(this.urls.join(" "), this.me);
     this.listen(client);
     const slow = setTimeout(() => {
       if (this.client === client) this.signInProblem("Still trying to reach the chat server…");
@@ -368,6 +372,7 @@ export class ChatApp {
     this.client = undefined;
     // What is still unsent stays kept: it goes out at the user's next sign-in in this browser.
     this.outbox = undefined;
+    this.seenDirect = undefined;
     this.me = "";
     this.signedIn = false;
     void client?.close();
@@ -436,6 +441,10 @@ export class ChatApp {
       mine(({ room }) => this.onReset(room)),
     );
     client.on(
+      "dmReset",
+      mine(() => this.toast("Some direct messages were missed while the connection was down.")),
+    );
+    client.on(
       "error",
       mine((error) => {
         // A reconnect refused for good (the SDK went offline): the session is over.
@@ -496,7 +505,9 @@ export class ChatApp {
     const conversation = this.direct(other);
     if (message.from !== this.me) conversation.toldOffline = false;
     const added = conversation.timeline.add([message]);
-    this.countUnread(conversation, added.filter((entry) => entry.from !== this.me).length);
+    // DMs this browser showed before the reload come again from the feed: they are not unread.
+    const isNew = this.seenDirect?.isNew(message) ?? true;
+    if (isNew) this.countUnread(conversation, added.filter((entry) => entry.from !== this.me).length);
   }
 
   private onPresence({ room, user, event, members }: RoomPresence): void {

@@ -3,7 +3,7 @@ import {
   FINAL_DISCONNECT_REASONS,
   LIMITS,
   checkName,
-  compareMessageIds,
+  parseMessageId,
   type ChatMessage,
   type DirectMessage,
   type DirectSendResult,
@@ -22,6 +22,7 @@ import { Endpoints } from "./endpoints.js";
 import { ChatError, closedError, isRetryable } from "./errors.js";
 import { Outbox, type PendingEntry, type Requeued } from "./outbox.js";
 import { untilAnswered } from "./retry.js";
+import { DirectFeed } from "./dm-feed.js";
 import { RoomStream } from "./room-stream.js";
 import { SeenIds } from "./seen-ids.js";
 import { Credentials, type TokenSource } from "./credentials.js";
@@ -52,7 +53,11 @@ export interface ChatClientEvents {
   state: ConnectionState;
   /** A room message: once per id, in id order within its room, with nothing skipped. */
   message: ChatMessage;
-  /** A direct message, sent or received: once per id. */
+  /**
+   * A direct message, sent or received: once per id. For a proven user (a key, or a token) in
+   * the order of their DM feed, with nothing skipped across reconnects; store `feedId` to go on
+   * after it when the app restarts (`dmSince`).
+   */
   dm: DirectMessage;
   presence: RoomPresence;
   typing: RoomTyping;
@@ -62,6 +67,11 @@ export interface ChatClientEvents {
    * gap could not be filled: some messages were lost. Delivery goes on from what the log holds.
    */
   reset: { room: string };
+  /**
+   * The DM feed no longer reaches back to the last DM delivered (a long absence), or a gap could
+   * not be filled: some DMs were lost. Delivery goes on from what the feed holds.
+   */
+  dmReset: { since: string | undefined };
   /** Something failed for good outside a promise the app holds, or a send was given up. */
   error: ChatError;
   /** The outbox changed: the messages not yet acknowledged. */
@@ -145,6 +155,16 @@ export interface ChatClientOptions {
    * gapWaitMs: 0 // fetch at once
    */
   gapWaitMs?: number;
+  /**
+   * The `feedId` of the last DM the app handled in an earlier run: the client delivers the DMs
+   * after it (every one the feed still holds). Without it, the first connection delivers the
+   * newest DMs (`LIMITS.defaultHistory`), as a first join delivers a room's newest messages.
+   * Only a proven user (a key, or a token) has a feed.
+   *
+   * @example
+   * dmSince: await store.get("last-dm-feed-id")
+   */
+  dmSince?: string;
 }
 
 /**
@@ -259,6 +279,8 @@ function nameOf(value: string, kind: "room" | "user"): string {
  * - It remembers the rooms joined and re-joins each with `since` = the last id delivered on
  *   every reconnect, delivering the backlog without duplicates (`reset` when the log no longer
  *   reaches back that far).
+ * - A proven user's DMs (a key, or a token) are kept the same way, through their DM feed
+ *   (`dm:sync` after the last `feedId` delivered; `dmReset` past the feed's window).
  * - Sends go through an outbox: sent in order, with a `clientId`, retried until acknowledged.
  *
  * Requests made while disconnected wait for the connection; they reject only with a `ChatError`
@@ -295,6 +317,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   readonly #changed = new Condition();
   readonly #rooms = new Map<string, Room>();
   readonly #dms = new SeenIds();
+  readonly #dmFeed: DirectFeed;
   readonly #outbox: Outbox<ChatSocket>;
   #state: ConnectionState = "idle";
   /** The connected socket, if any. */
@@ -322,6 +345,23 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     this.#backoff = backoffOptions(options.backoff);
     this.#ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
     this.#gapWaitMs = options.gapWaitMs ?? 200;
+    if (options.dmSince !== undefined && parseMessageId(options.dmSince) === undefined) {
+      throw new ChatError(ErrorCode.BadRequest, "dmSince must be the feedId of a DM");
+    }
+    this.#dmFeed = new DirectFeed({
+      since: options.dmSince,
+      current: () => this.#socket,
+      whenConnected: (signal) => this.#whenConnected(signal),
+      ackTimeoutMs: this.#ackTimeoutMs,
+      backoff: this.#backoff,
+      gapWaitMs: this.#gapWaitMs,
+      signal: this.#closing.signal,
+      deliver: (dm) => this.#deliverDirect(dm),
+      reset: (since) => this.emit("dmReset", { since }),
+      // An unproven name keeps no feed: live DMs only, as documented for a client without a key.
+      refused: () => {},
+      failed: (error) => this.emit("error", error),
+    });
     this.#outbox = new Outbox<ChatSocket>({
       ready: (entry) =>
         entry.kind === "room"
@@ -555,6 +595,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     this.#connected?.reject(error);
     this.#connected = undefined;
     this.#closing.abort(error);
+    this.#dmFeed.stop();
     this.#socket = undefined;
     this.#changed.notify();
     await this.#running;
@@ -655,6 +696,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     this.#connected?.resolve();
     this.#connected = undefined;
     for (const room of this.#rooms.values()) this.#sync(room);
+    this.#dmFeed.sync();
     this.#changed.notify();
   }
 
@@ -782,14 +824,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
         if (reset) this.emit("reset", { room: room.name });
         this.#emitMessages(messages);
         room.joined.resolve({ room: room.name, ...result });
-        const stillWaiting = room.stream.earliestWaiting;
-        if (
-          !room.more &&
-          waitingFor !== undefined &&
-          stillWaiting !== undefined &&
-          compareMessageIds(stillWaiting, waitingFor) <= 0
-        ) {
-          // The log, read after that message arrived, does not hold what comes before it.
+        if (!room.more && room.stream.gapOutlived(waitingFor)) {
           this.emit("reset", { room: room.name });
           this.#emitMessages(room.stream.skipGap());
         }
@@ -841,6 +876,13 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   }
 
   #onDirectMessage(message: DirectMessage): void {
+    const { feedId } = message;
+    if (feedId === undefined) this.#deliverDirect(message);
+    else this.#dmFeed.receive({ ...message, feedId });
+  }
+
+  /** Emits a DM unless it was emitted before (a copy with and one without its feed place are one DM). */
+  #deliverDirect(message: DirectMessage): void {
     // DM ids are unique within a conversation only.
     const [a, b] = [message.from, message.to].sort();
     if (this.#dms.add(`${a}\n${b}\n${message.id}`)) this.emit("dm", message);

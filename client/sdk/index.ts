@@ -30,6 +30,7 @@ export type {
   ChatMessage,
   DirectMessage,
   DirectSendResult,
+  DirectSyncResult,
   JoinResult,
   NameCheck,
   Notice,
