@@ -33,6 +33,8 @@ function areaOf(url: string, functionName: string): string {
       .split("/")
       .slice(0, 2)
       .join("/");
+  // The counting for Prometheus, apart: what METRICS=0 would save (prom-client shows as its own package).
+  if (url.includes("/server/metrics/")) return "roomcast metrics";
   if (url.includes("/dist/server/") || url.includes("/server/")) return "roomcast";
   if (url.includes("/bench/")) return "bench reference";
   return url;

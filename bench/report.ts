@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync, copyFileSync } from "node:fs";
 import { join } from "node:path";
 import { renderChart } from "./chart.js";
 import { benchPath } from "./paths.js";
-import { toJson, type BenchResults } from "./results.js";
+import { metricsCost, toJson, type BenchResults } from "./results.js";
 import type { FixedRateSummary } from "./scenarios/fixed-rate.js";
 import { ALLOWANCE_SLACK, type FloodResult, type PhaseSummary } from "./scenarios/flood.js";
 import { ratio } from "./stats.js";
@@ -135,6 +135,8 @@ export function renderTables(results: BenchResults): string {
   }
   const flood = scenarios.flood;
   if (flood) parts.push(renderFlood(flood, results.config.rounds));
+  const metrics = renderMetricsCost(results);
+  if (metrics !== "") parts.push(metrics);
   parts.push(renderTargets(results));
   return parts.join("\n");
 }
@@ -223,6 +225,38 @@ function renderFlood(flood: FloodResult, rounds: number): string {
           `${load.limitPerSecond}/s (burst ${load.limitBurst}) allows: the limit does not hold per user`;
   });
   return [users, flooder, ...verdicts, ""].join("\n");
+}
+
+/** roomcast with its metrics on and off, side by side, where a run had both (issue 13: within 3 %). */
+function renderMetricsCost(results: BenchResults): string {
+  const rows = (
+    [
+      ["hot room", results.scenarios.hotRoom],
+      ["spread rooms", results.scenarios.spreadRooms],
+    ] as const
+  ).flatMap(([scenario, result]) => {
+    const cost = metricsCost(result);
+    if (cost === undefined || !result) return [];
+    const { summary } = result;
+    return [
+      [
+        scenario,
+        format(summary.roomcast?.perServerCpuSecond),
+        format(summary["roomcast-nometrics"]?.perServerCpuSecond),
+        times(cost),
+        `${format((1 - cost) * 100, 1)} %`,
+        cost >= 0.97 ? "met" : "not met",
+      ],
+    ];
+  });
+  return rows.length === 0
+    ? ""
+    : table(
+        "What the metrics cost: deliveries per server CPU-second, roomcast (METRICS=1) and roomcast-nometrics " +
+          "(METRICS=0), medians; on/off is the median of the rounds' ratios",
+        ["scenario", "metrics on", "metrics off", "on/off", "cost", "<= 3 %"],
+        rows,
+      );
 }
 
 /** Where the issue's targets stand (a benchmark reports; it does not fail). */

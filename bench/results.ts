@@ -4,7 +4,7 @@ import type { FloodResult } from "./scenarios/flood.js";
 import type { IdleResult } from "./scenarios/idle.js";
 import type { KneeResult } from "./scenarios/knee.js";
 import { FOREIGN_CORES_LIMIT } from "./session.js";
-import { ratio } from "./stats.js";
+import { median, ratio } from "./stats.js";
 import type { MachineInfo } from "./system.js";
 
 /** Everything one run measured: the content of bench/results/<date>.json. */
@@ -100,6 +100,13 @@ export function headline(scenarios: BenchResults["scenarios"]): Record<string, n
       hot_room_p999_ms_stock: round(hot.stock?.p999Ms),
     });
   }
+  for (const [scenario, result] of [
+    ["hot_room", scenarios.hotRoom],
+    ["spread", scenarios.spreadRooms],
+  ] as const) {
+    const cost = metricsCost(result);
+    if (cost !== undefined) figures[`${scenario}_metrics_on_off_ratio`] = round(cost, 3);
+  }
   if (spread) {
     Object.assign(figures, {
       spread_roomcast_per_cpu_s: round(spread.roomcast?.perServerCpuSecond, 0),
@@ -144,6 +151,21 @@ export function headline(scenarios: BenchResults["scenarios"]): Record<string, n
     });
   }
   return figures;
+}
+
+/**
+ * Deliveries per server CPU-second of roomcast with metrics over roomcast without them
+ * (`roomcast-nometrics`, METRICS=0), round by round, and the median of those ratios: 0.97 means
+ * counting costs 3 %. The two trials of a round run one after the other, so a machine whose other
+ * load comes and goes weighs less on their ratio than on the ratio of the medians. Undefined unless
+ * both ran.
+ */
+export function metricsCost(result: FixedRateResult | undefined): number | undefined {
+  if (!result) return undefined;
+  const perCpu = (target: string, round: number) =>
+    result.trials.find((trial) => trial.target === target && trial.round === round)?.result.perServerCpuSecond;
+  const rounds = [...new Set(result.trials.map((trial) => trial.round))];
+  return median(rounds.map((round) => ratio(perCpu("roomcast", round), perCpu("roomcast-nometrics", round))));
 }
 
 /** JSON without Infinity or NaN (they become null; `missing` says why a latency is absent). */

@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { join } from "node:path";
 import fastifyStatic from "@fastify/static";
 import Fastify, { LogController, type FastifyInstance } from "fastify";
 import type { Config } from "./config.js";
@@ -9,6 +10,9 @@ import { chatPlugin } from "./plugins/chat.js";
 import { socketIoPlugin } from "./plugins/socket-io.js";
 import { seedBridgePlugin } from "./bridge/plugin.js";
 import { SEED_PATH_PREFIX } from "./bridge/seed-path.js";
+import { activityPlugin } from "./metrics/activity-plugin.js";
+import { nodeInstruments } from "./metrics/instruments.js";
+import { metricsPlugin } from "./metrics/plugin.js";
 import { adminRoutes } from "./routes/admin.js";
 import { authModeRoutes } from "./routes/auth-mode.js";
 import { healthRoutes } from "./routes/health.js";
@@ -49,8 +53,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     shuttingDown = true;
   });
 
-  await app.register(storesPlugin, { config, stores: options.stores });
-  await app.register(securityHeaders);
+  const metrics = config.metrics;
+  const admin = config.adminToken !== "";
+  const instruments = nodeInstruments({ metrics: metrics.enabled, dashboard: admin });
+  await app.register(storesPlugin, { config, stores: options.stores, instruments: instruments.stores });
+  await app.register(securityHeaders, { trustProxy: config.trustProxy });
   await app.register(healthRoutes, {
     nodeId: config.nodeId,
     notReadyBecause: () => (shuttingDown ? "shutting down" : app.stores.isUp() ? undefined : "store unreachable"),
@@ -61,25 +68,51 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     origins,
     refusing: () => shuttingDown,
     otherUpgradePaths: config.bridge.enabled ? [SEED_PATH_PREFIX] : [],
+    ...(instruments.handshakeRefused ? { onRefused: instruments.handshakeRefused } : {}),
   });
-  const limits = new Limits(config.limits, app.stores.rateLimiters);
+  const limits = new Limits(config.limits, app.stores.rateLimiters, instruments.rateLimited);
+  const addressOf = clientAddress(config.trustProxy);
   if (config.bridge.enabled) {
     // Before the chat plugin: preClose hooks run in order, and the bridge's must close its
     // sockets while the stores the chat plugin closes are still open.
     await app.register(seedBridgePlugin, { config, origins, limits, refusing: () => shuttingDown });
   }
-  await app.register(chatPlugin, { config, limits });
-  if (config.adminToken !== "") {
+  await app.register(chatPlugin, {
+    config,
+    limits,
+    ...(instruments.handshakeRefused ? { onHandshakeRefused: instruments.handshakeRefused } : {}),
+  });
+  if (metrics.enabled) {
+    await app.register(metricsPlugin, {
+      nodeId: config.nodeId,
+      tallies: instruments.tallies,
+      cluster: config.redisUrls.length > 0,
+      // A wrong scrape token counts as a failed admin sign-in: one limit for guessing either.
+      ...(metrics.token !== undefined
+        ? { guard: { token: metrics.token, failures: limits.adminFailures, addressOf } }
+        : {}),
+    });
+  }
+  if (admin) {
     await app.register(adminRoutes, {
       token: config.adminToken,
       io: app.io,
       presence: app.stores.presence,
+      series: app.stores.series,
       failures: limits.adminFailures,
-      addressOf: clientAddress(config.trustProxy),
+      addressOf,
     });
+  }
+  if (instruments.vitals) {
+    await app.register(activityPlugin, { tallies: instruments.tallies, vitals: instruments.vitals });
   }
   if (existsSync(config.publicDir)) {
     await app.register(fastifyStatic, { root: config.publicDir, index: "index.html" });
+    // The admin dashboard is a page of its own (client/admin), built into the page's folder; its
+    // JSON endpoints need the token, the page does not.
+    if (existsSync(join(config.publicDir, "admin", "index.html"))) {
+      app.get("/admin", async (_request, reply) => reply.redirect("/admin/"));
+    }
   }
   return app;
 }

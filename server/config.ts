@@ -2,6 +2,7 @@ import { createPublicKey, X509Certificate } from "node:crypto";
 import { hostname } from "node:os";
 import { fileURLToPath } from "node:url";
 import proxyAddr from "@fastify/proxy-addr";
+import { readMetricsConfig, type MetricsConfig } from "./metrics/config.js";
 
 /** Log levels pino understands. */
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -69,6 +70,8 @@ export interface Config {
   auth: AuthConfig;
   /** The original demo's plain WebSocket protocol, served beside Socket.IO. */
   bridge: BridgeConfig;
+  /** METRICS and METRICS_TOKEN: what the node counts, and who may read `GET /metrics`. */
+  metrics: MetricsConfig;
 }
 
 /** How rediss:// connections check the Redis server's certificate (PaaS add-ons often sign their own). */
@@ -509,5 +512,6 @@ export function loadConfig(env: Env = process.env): Config {
     publicDir: (env.PUBLIC_DIR ?? "").trim() || fileURLToPath(new URL("../public/", import.meta.url)),
     auth: authConfig(env),
     bridge: bridgeConfig(env),
+    metrics: readMetricsConfig(env),
   };
 }

@@ -13,6 +13,8 @@ const CATALOGUE: Record<string, () => Target> = {
   "raw-ws": () => rawWs(),
   "roomcast+cork": () => roomcast(CORK),
   "roomcast-embedded": () => roomcast({ suffix: "-embedded", embedded: true }),
+  // What counting costs: roomcast with its Prometheus metrics and their hooks off (METRICS=0).
+  "roomcast-nometrics": () => roomcast({ suffix: "-nometrics", env: { METRICS: "0" } }),
   "stock+cork": () => stock(CORK),
 };
 

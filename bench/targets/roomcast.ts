@@ -36,6 +36,8 @@ export interface VariantOptions {
   preloads?: string[];
   /** roomcast only: run without Redis (one node, in-memory state), for development. */
   embedded?: boolean;
+  /** roomcast only: settings of this variant, e.g. METRICS=0 (a scenario's own settings win). */
+  env?: Record<string, string>;
 }
 
 /**
@@ -79,6 +81,7 @@ export function roomcast(variant: VariantOptions = {}): Target {
               NODE_ID: `bench-${index}`,
               ...LIMITS_OFF,
               LOG_LEVEL: "warn",
+              ...variant.env,
               ...options.env,
               ...(variant.embedded ? {} : { REDIS_URL: options.redisUrls[index]!, REDIS_PREFIX: options.redisPrefix }),
             },

@@ -25,6 +25,8 @@ export interface AdmissionOptions {
   /** Turns a failure into the body a client gets, logging bugs. */
   toErrorBody: (error: unknown, event: string, socket: ServerSocket) => ErrorBody;
   log: FastifyBaseLogger;
+  /** Told the code of every refused handshake (metrics). */
+  onHandshakeRefused?: (code: ErrorCode) => void;
 }
 
 /** A handshake refusal: the client's `connect_error` carries the error body in `err.data`. */
@@ -96,6 +98,7 @@ export function admission(options: AdmissionOptions) {
       },
       (error: unknown) => {
         const body = options.toErrorBody(error, "handshake", socket);
+        options.onHandshakeRefused?.(body.code);
         next(refusal(body.code === ErrorCode.Internal ? { ...body, message: "the server failed, try again" } : body));
       },
     );

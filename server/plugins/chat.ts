@@ -1,6 +1,8 @@
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
-import { attachChat } from "../chat/chat.js";
+import type { ErrorCode } from "../../protocol/index.js";
+import { attachChat, type ChatOptions } from "../chat/chat.js";
+import type { AdmissionOptions } from "../chat/admission.js";
 import { tokenVerifier } from "../auth/tokens.js";
 import { claimTtlMs, type Config } from "../config.js";
 import { clientAddress } from "../limits/client-address.js";
@@ -10,6 +12,8 @@ export interface ChatPluginOptions {
   config: Pick<Config, "historySize" | "maxMessageLength" | "trustProxy" | "auth">;
   /** The node's rate limits and caps (shared with the admin routes). */
   limits: Limits;
+  /** Told the code of every refused handshake (metrics). */
+  onHandshakeRefused?: (code: ErrorCode) => void;
 }
 
 /**
@@ -23,7 +27,8 @@ export const chatPlugin = fp(
     const { stores } = app;
     const { historySize, maxMessageLength } = options.config;
     const tokens = tokenVerifier(options.config.auth);
-    const chat = attachChat({
+    // attachChat hands its options on to the admission of handshakes, which takes the listener.
+    const chatOptions: ChatOptions & Pick<AdmissionOptions, "onHandshakeRefused"> = {
       io: app.io,
       presence: stores.presence,
       history: stores.history,
@@ -38,7 +43,9 @@ export const chatPlugin = fp(
       addressOf: clientAddress(options.config.trustProxy),
       subscribed: (room) => stores.subscribed(room),
       storesUp: () => stores.isUp(),
-    });
+      ...(options.onHandshakeRefused ? { onHandshakeRefused: options.onHandshakeRefused } : {}),
+    };
+    const chat = attachChat(chatOptions);
     app.addHook("onReady", async () => {
       await stores.presence.start();
       await stores.addressSockets.start();

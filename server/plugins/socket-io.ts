@@ -21,6 +21,8 @@ export interface SocketIoPluginOptions {
   refusing: () => boolean;
   /** Path prefixes whose WebSocket upgrades another plugin answers (the seed bridge's). */
   otherUpgradePaths?: readonly string[];
+  /** Told the code of every handshake refused here, before Socket.IO sees it (metrics). */
+  onRefused?: (code: ErrorCode) => void;
 }
 
 /** Socket.IO's path, where engine.io answers upgrades. */
@@ -59,9 +61,14 @@ export const socketIoPlugin = fp(
       parser: { Encoder, Decoder: JsonOnlyDecoder },
       // Origin and shutdown checks for a new session, on polling or a direct WebSocket handshake.
       allowRequest: (req, callback) => {
-        if (options.refusing()) return callback(ErrorCode.Unavailable, false);
-        if (!originAllowed(req)) return callback(ErrorCode.Forbidden, false);
-        callback(null, true);
+        const refused = options.refusing()
+          ? ErrorCode.Unavailable
+          : originAllowed(req)
+            ? undefined
+            : ErrorCode.Forbidden;
+        if (refused === undefined) return callback(null, true);
+        options.onRefused?.(refused);
+        callback(refused, false);
       },
       ...(app.stores.adapter ? { adapter: app.stores.adapter } : {}),
     });

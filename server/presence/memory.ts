@@ -3,7 +3,9 @@ import {
   compareNames,
   type HeldCaps,
   type HoldOutcome,
+  type LocalCounts,
   type NodeSummary,
+  type NodeVitals,
   type Presence,
   type RoomJoin,
   type RoomLeave,
@@ -53,9 +55,11 @@ export class MemoryPresence implements Presence {
   /** sender → how many of their DMs are held (lapsing like the Redis counter, with the last DM held) */
   private readonly heldFromSender = new Map<string, Lapsing<number>>();
 
+  /** @param vitals how the process is doing, for `listNodes` (the admin dashboard); none: not listed. */
   constructor(
     private readonly nodeId: string,
     private readonly caps: HeldCaps,
+    private readonly vitals?: () => NodeVitals,
   ) {}
 
   async start(): Promise<void> {}
@@ -144,7 +148,13 @@ export class MemoryPresence implements Presence {
   }
 
   async listNodes(): Promise<NodeSummary[]> {
-    return [{ node: this.nodeId, ...this.counts(), seenAt: Date.now() }];
+    const summary: NodeSummary = { node: this.nodeId, ...this.counts(), seenAt: Date.now() };
+    if (this.vitals) summary.vitals = this.vitals();
+    return [summary];
+  }
+
+  localCounts(): LocalCounts {
+    return { ...this.counts(), rooms: this.rooms.size };
   }
 
   onRemoteLeave(_listener: (leave: RoomPresence) => void): void {

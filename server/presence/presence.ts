@@ -17,6 +17,19 @@ export function compareNames(a: string, b: string): number {
   return a.length - b.length;
 }
 
+/** How a node process is doing, as it last told the others (for the admin dashboard). */
+export interface NodeVitals {
+  /** V8 heap in use, bytes. */
+  heapUsedBytes: number;
+  /** Resident memory of the process, bytes. */
+  rssBytes: number;
+  /** 99th percentile of the event loop's delay since the node's previous report, milliseconds. */
+  eventLoopLagMs: number;
+  uptimeSeconds: number;
+  /** Room messages and DMs this node appended since it started. */
+  messages: number;
+}
+
 /** What one node holds, for the admin listing. */
 export interface NodeSummary {
   node: string;
@@ -24,6 +37,17 @@ export interface NodeSummary {
   users: number;
   /** Epoch ms of the node's last heartbeat (now, for the embedded node). */
   seenAt: number;
+  /** Present when the node reports them (its admin dashboard is on). */
+  vitals?: NodeVitals;
+}
+
+/** What this node holds right now, from its own memory. */
+export interface LocalCounts {
+  sockets: number;
+  /** Distinct users with a socket here. */
+  users: number;
+  /** Rooms with a member here. */
+  rooms: number;
 }
 
 export interface RoomJoin {
@@ -120,6 +144,8 @@ export interface Presence {
   releaseHeld(dm: DirectMessage): Promise<void>;
   /** Live nodes and their counts. */
   listNodes(): Promise<NodeSummary[]>;
+  /** This node's own counts, without a round trip (for metrics, read at scrape time). */
+  localCounts(): LocalCounts;
   /**
    * Called when users leave rooms without a socket of this node saying so: a dead node's users,
    * reaped by this one. The listener broadcasts the leave events.

@@ -116,7 +116,10 @@ repeat
 until cursor == '0' or #answer > limit
 return answer`);
 
-/** KEYS: roomUsers, roomNodeUsers. Takes back a dead node's sockets; returns {members, user...} who left. */
+/**
+ * KEYS: roomUsers, roomNodeUsers. Takes back a dead node's sockets; returns {members left in the
+ * room, memberships the node held, user...} with the users who left the room.
+ */
 export const ROOM_PURGE_NODE = script(`
 local roomUsersKey = KEYS[1]
 local roomNodeUsersKey = KEYS[2]
@@ -131,5 +134,6 @@ for i = 1, #entries, 2 do
     left[#left + 1] = user
   end
 end
+table.insert(left, 1, #entries / 2)
 table.insert(left, 1, redis.call('HLEN', roomUsersKey))
 return left`);

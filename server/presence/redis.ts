@@ -7,7 +7,9 @@ import {
   compareNames,
   type HeldCaps,
   type HoldOutcome,
+  type LocalCounts,
   type NodeSummary,
+  type NodeVitals,
   type Presence,
   type RoomJoin,
   type RoomLeave,
@@ -32,6 +34,18 @@ export interface RedisPresenceOptions extends HeldCaps {
   /** A node whose heartbeat is older than this is dead; its entries are removed. */
   heartbeatTtlMs: number;
   log: PresenceLog;
+  /** How the process is doing, sent with every heartbeat for the admin dashboard; none: not sent. */
+  vitals?: () => NodeVitals;
+  /** Told what each reaping of a dead node took back (for metrics). */
+  onReaped?: (reaped: Reaped) => void;
+}
+
+/** The presence entries taken back from a dead node. */
+export interface Reaped {
+  /** Users the node held (their entry for that node). */
+  users: number;
+  /** (room, user) memberships the node held. */
+  roomMembers: number;
 }
 
 type LogMethod = (object: object, message: string) => void;
@@ -67,6 +81,7 @@ interface AliveRecord {
   sockets: number;
   users: number;
   seenAt: number;
+  vitals?: NodeVitals;
 }
 
 /**
@@ -271,8 +286,14 @@ export class RedisPresence implements Presence {
       const json = records[index];
       if (!json) return [];
       const alive = JSON.parse(json) as AliveRecord;
-      return [{ node, sockets: alive.sockets, users: alive.users, seenAt: alive.seenAt }];
+      const summary: NodeSummary = { node, sockets: alive.sockets, users: alive.users, seenAt: alive.seenAt };
+      if (alive.vitals) summary.vitals = alive.vitals;
+      return [summary];
     });
+  }
+
+  localCounts(): LocalCounts {
+    return this.local.localCounts();
   }
 
   onRemoteLeave(listener: (leave: RoomPresence) => void): void {
@@ -328,6 +349,7 @@ export class RedisPresence implements Presence {
   private async writeAlive(mode: "NX" | "XX"): Promise<boolean> {
     const { keys, redis, heartbeatTtlMs } = this.options;
     const record: AliveRecord = { ...this.local.counts(), seenAt: Date.now() };
+    if (this.options.vitals) record.vitals = this.options.vitals();
     const key = keys.nodeAlive(this.node);
     const written = await redis.command<string | null>(key, [
       "SET",
@@ -431,21 +453,24 @@ export class RedisPresence implements Presence {
       ]);
       if (claimed === null) continue;
       this.options.log.info({ deadNode: node }, "removing the presence of a dead node");
-      await this.purgeNode(node);
+      const reaped = await this.purgeNode(node);
+      this.options.onReaped?.(reaped);
     }
   }
 
-  /** Takes back every entry of `node`, announcing who left which room. */
-  private async purgeNode(node: string): Promise<void> {
+  /** Takes back every entry of `node`, announcing who left which room; says how many it took. */
+  private async purgeNode(node: string): Promise<Reaped> {
     const { keys, redis } = this.options;
     const rooms = await redis.command<string[]>(keys.nodeRooms(node), ["SMEMBERS", keys.nodeRooms(node)]);
     const emptied: string[] = [];
+    let roomMembers = 0;
     for (const room of rooms) {
-      const [members, ...left] = await redis.run<[number, ...string[]]>(
+      const [members, held, ...left] = await redis.run<[number, number, ...string[]]>(
         ROOM_PURGE_NODE,
         [keys.roomUsers(room), keys.roomNodeUsers(room, node)],
         [],
       );
+      roomMembers += held;
       for (const user of left) this.announceLeave({ room, user, event: "leave", members });
       if (members === 0) emptied.push(room);
     }
@@ -456,6 +481,7 @@ export class RedisPresence implements Presence {
       await redis.command(key, ["DEL", key]);
     }
     await redis.command(keys.nodes(), ["ZREM", keys.nodes(), node]);
+    return { users: users.length, roomMembers };
   }
 
   private announceLeave(leave: RoomPresence): void {

@@ -1,27 +1,24 @@
-import { timingSafeEqual } from "node:crypto";
-import type { IncomingMessage } from "node:http";
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyReply } from "fastify";
 import { ErrorCode, checkName, type Notice } from "../../protocol/index.js";
 import type { ChatServer } from "../chat/chat.js";
 import { roomChannel, userChannel } from "../chat/rooms.js";
-import { RateLimitedError } from "../errors.js";
-import type { Limit } from "../limits/limits.js";
+import { clusterSeries, seriesStart } from "../metrics/cluster-series.js";
+import type { SeriesStore } from "../metrics/series.js";
+import { busiestRooms } from "../presence/busiest-rooms.js";
 import type { Presence } from "../presence/presence.js";
+import type { AdminStats } from "./admin-stats.js";
+import { bearerGuard, type BearerOptions } from "./bearer.js";
 
-export interface AdminOptions {
-  token: string;
+export interface AdminOptions extends BearerOptions {
   io: ChatServer;
   presence: Presence;
-  /** Counts failed sign-ins per client address; over it, every attempt is refused for a while. */
-  failures: Limit;
-  addressOf: (req: IncomingMessage) => string;
+  /** Every node's recent activity, for `GET /admin/stats`. */
+  series: SeriesStore;
 }
 
-function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
+/** Rooms `GET /admin/stats` lists, and the most it looks at to find them. */
+const BUSIEST_ROOMS = 10;
+const ROOMS_SCANNED = 5000;
 
 const fail = (reply: FastifyReply, status: number, code: string, message: string) =>
   reply.code(status).send({ ok: false, error: { code, message } });
@@ -30,22 +27,7 @@ const fail = (reply: FastifyReply, status: number, code: string, message: string
 export async function adminRoutes(app: FastifyInstance, options: AdminOptions): Promise<void> {
   const { io, presence } = options;
 
-  app.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {
-    const header = request.headers.authorization ?? "";
-    const token = header.startsWith("Bearer ") ? header.slice("Bearer ".length) : "";
-    const address = options.addressOf(request.raw);
-    try {
-      // Past the limit even a right guess is refused, so guessing goes no faster than the limit.
-      await options.failures.check(address);
-      if (sameSecret(token, options.token)) return;
-      await options.failures.take(address);
-    } catch (error) {
-      if (!(error instanceof RateLimitedError)) throw error;
-      reply.header("retry-after", String(Math.ceil(error.retryAfterMs / 1000)));
-      return reply.code(429).send({ ok: false, error: error.toBody() });
-    }
-    return fail(reply, 401, ErrorCode.Unauthorized, "a valid bearer token is required");
-  });
+  app.addHook("onRequest", bearerGuard(options));
 
   // A body that fails its schema or is not JSON gets the same coded shape as every other admin
   // error, instead of Fastify's own { statusCode, code: "FST_ERR_…" }.
@@ -92,5 +74,22 @@ export async function adminRoutes(app: FastifyInstance, options: AdminOptions): 
   );
 
   /** The live nodes with their socket and user counts. */
-  app.get("/admin/nodes", async () => ({ ok: true, nodes: await presence.listNodes() }));
+  app.get("/admin/nodes", async () => ({
+    ok: true,
+    nodes: (await presence.listNodes()).map(({ node, sockets, users, seenAt }) => ({ node, sockets, users, seenAt })),
+  }));
+
+  /**
+   * What the dashboard shows, for the whole cluster: every live node with its vitals, the busiest
+   * rooms, and messages per second and connections over the last ten minutes.
+   */
+  app.get("/admin/stats", async (): Promise<AdminStats> => {
+    const now = Date.now();
+    const [nodes, rooms, series] = await Promise.all([
+      presence.listNodes(),
+      busiestRooms(presence, BUSIEST_ROOMS, ROOMS_SCANNED),
+      options.series.read(seriesStart(now)),
+    ]);
+    return { ok: true, now, nodes, rooms, series: clusterSeries(series, now) };
+  });
 }

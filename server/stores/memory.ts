@@ -4,17 +4,20 @@ import { MemoryHistory } from "../history/memory.js";
 import { MemoryPresence } from "../presence/memory.js";
 import { MemoryAddressSockets } from "../limits/address-sockets.js";
 import { memoryRateLimiters } from "../limits/rate-limiters.js";
-import type { Stores } from "./stores.js";
+import { MemorySeries } from "../metrics/series.js";
+import type { StoreInstruments, Stores } from "./stores.js";
 
 /** One node, everything in memory: the embedded default. */
-export function memoryStores(config: Config): Stores {
+export function memoryStores(config: Config, instruments: StoreInstruments = {}): Stores {
   const history = new MemoryHistory({ maxPerLog: config.historySize, ttlMs: config.historyTtlMs });
   return {
-    presence: new MemoryPresence(config.nodeId, {
-      maxHeldPerRecipient: config.limits.dmsHeldPerRecipient,
-      maxHeldPerSender: config.limits.dmsHeldPerSender,
-    }),
+    presence: new MemoryPresence(
+      config.nodeId,
+      { maxHeldPerRecipient: config.limits.dmsHeldPerRecipient, maxHeldPerSender: config.limits.dmsHeldPerSender },
+      instruments.vitals,
+    ),
     history,
+    series: new MemorySeries(config.nodeId),
     rateLimiters: memoryRateLimiters,
     addressSockets: new MemoryAddressSockets(),
     claims: new MemoryClaims(claimTtlMs(config)),

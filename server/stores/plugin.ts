@@ -2,7 +2,7 @@ import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
 import type { Config } from "../config.js";
 import { openStores } from "./open.js";
-import type { Stores } from "./stores.js";
+import type { StoreInstruments, Stores } from "./stores.js";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -15,6 +15,8 @@ export interface StoresPluginOptions {
   config: Config;
   /** Stores to use instead of opening them from `config`; the caller then closes them. */
   stores?: Stores;
+  /** What the stores it opens count and report (metrics, the admin dashboard). */
+  instruments?: StoreInstruments;
 }
 
 /**
@@ -24,7 +26,7 @@ export interface StoresPluginOptions {
  */
 export const storesPlugin = fp(
   async (app: FastifyInstance, options: StoresPluginOptions) => {
-    const stores = options.stores ?? (await openStores(options.config, app.log));
+    const stores = options.stores ?? (await openStores(options.config, app.log, options.instruments));
     app.decorate("stores", stores);
     app.addHook("onClose", async () => {
       if (!options.stores) await stores.close();

@@ -4,12 +4,14 @@ import { claimTtlMs, type Config } from "../config.js";
 import { UnavailableError } from "../errors.js";
 import { RedisHistory } from "../history/redis.js";
 import { RedisPresence } from "../presence/redis.js";
-import type { Stores } from "./stores.js";
+import type { StoreInstruments, Stores } from "./stores.js";
 import { RedisClaims } from "../claims/redis.js";
 import { openRedis } from "../redis/connection.js";
 import { redisKeys } from "../redis/keys.js";
 import { RedisAddressSockets } from "../limits/address-sockets-redis.js";
 import { redisRateLimiters } from "../limits/rate-limiters.js";
+import { countingAdapter, timedRedis } from "../metrics/redis.js";
+import { RedisSeries } from "../metrics/series-redis.js";
 
 /** How long a join waits for its room subscription before answering `unavailable`. */
 const SUBSCRIBE_TIMEOUT_MS = 3000;
@@ -18,32 +20,53 @@ const SUBSCRIBE_TIMEOUT_MS = 3000;
  * Cluster mode: presence and history in Redis, and the sharded Socket.IO adapter in dynamic
  * subscription mode, so that a node receives only the traffic of rooms it holds sockets in.
  */
-export async function openRedisStores(config: Config, log: FastifyBaseLogger): Promise<Stores> {
+export async function openRedisStores(
+  config: Config,
+  log: FastifyBaseLogger,
+  instruments: StoreInstruments = {},
+): Promise<Stores> {
   const redis = await openRedis(config, log);
+  const { metrics } = instruments;
+  // The stores' commands are timed when metrics are on; the adapter publishes on its own client.
+  const connection = metrics ? timedRedis(redis.connection, metrics) : redis.connection;
   const keys = redisKeys(config.redisPrefix);
   const channelPrefix = `${config.redisPrefix}:io`;
   // The adapter's channel for a room: `${channelPrefix}#${namespace}#${room}#` (sharded-adapter.ts).
   const roomChannel = (room: string) => `${channelPrefix}#/#${room}#`;
+  const adapter = createShardedAdapter(redis.publisher, redis.subscriber, {
+    channelPrefix,
+    subscriptionMode: "dynamic",
+  });
   return {
     presence: new RedisPresence({
-      redis: redis.connection,
+      redis: connection,
       keys,
       nodeId: config.nodeId,
       heartbeatTtlMs: config.heartbeatTtlMs,
       maxHeldPerRecipient: config.limits.dmsHeldPerRecipient,
       maxHeldPerSender: config.limits.dmsHeldPerSender,
       log,
+      ...(instruments.vitals ? { vitals: instruments.vitals } : {}),
+      ...(metrics
+        ? {
+            onReaped: ({ users, roomMembers }) => {
+              metrics.reapedUsers += users;
+              metrics.reapedRoomMembers += roomMembers;
+            },
+          }
+        : {}),
     }),
-    history: new RedisHistory(redis.connection, keys, { maxPerLog: config.historySize, ttlMs: config.historyTtlMs }),
+    history: new RedisHistory(connection, keys, { maxPerLog: config.historySize, ttlMs: config.historyTtlMs }),
+    series: new RedisSeries(connection, config.redisPrefix, config.nodeId),
     rateLimiters: redisRateLimiters(redis.publisher, config.redisPrefix),
     addressSockets: new RedisAddressSockets({
-      redis: redis.connection,
+      redis: connection,
       prefix: config.redisPrefix,
       nodeId: config.nodeId,
       heartbeatTtlMs: config.heartbeatTtlMs,
     }),
-    claims: new RedisClaims(redis.connection, keys, claimTtlMs(config)),
-    adapter: createShardedAdapter(redis.publisher, redis.subscriber, { channelPrefix, subscriptionMode: "dynamic" }),
+    claims: new RedisClaims(connection, keys, claimTtlMs(config)),
+    adapter: metrics ? countingAdapter(adapter, metrics) : adapter,
     async subscribed(room: string) {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {

@@ -3,7 +3,9 @@ import type { NameClaims } from "../claims/claims.js";
 import type { History } from "../history/history.js";
 import type { AddressSockets } from "../limits/address-sockets.js";
 import type { RateLimiterFactory } from "../limits/rate-limiters.js";
-import type { Presence } from "../presence/presence.js";
+import type { SeriesStore } from "../metrics/series.js";
+import type { Tallies } from "../metrics/tallies.js";
+import type { NodeVitals, Presence } from "../presence/presence.js";
 
 /** Socket.IO's adapter factory, as `new Server({ adapter })` takes it. */
 export type AdapterFactory = NonNullable<ServerOptions["adapter"]>;
@@ -17,6 +19,8 @@ export interface Stores {
   rateLimiters: RateLimiterFactory;
   /** Open sockets per client address, for the whole cluster. */
   addressSockets: AddressSockets;
+  /** Every node's recent activity, for the admin dashboard's chart. */
+  series: SeriesStore;
   /** The Socket.IO adapter that carries broadcasts between nodes; absent on one node. */
   adapter?: AdapterFactory;
   /** Resolves once this node receives broadcasts to `room` (a Socket.IO room it just joined). */
@@ -31,4 +35,14 @@ export interface Stores {
   isUp(): boolean;
   /** Closes what opening the stores opened, last of all. */
   close(): Promise<void>;
+}
+
+/** What the stores count and report, for metrics and the admin dashboard; each part is optional. */
+export interface StoreInstruments {
+  /** Metrics are on: Redis command latency, adapter traffic and reaped presence are counted here. */
+  metrics?: Tallies;
+  /** Appended messages are counted here (for metrics, or the dashboard's chart). */
+  appends?: Tallies;
+  /** How the process is doing, sent with every presence heartbeat (the admin dashboard). */
+  vitals?: () => NodeVitals;
 }

@@ -1,0 +1,37 @@
+import type { FastifyInstance } from "fastify";
+import fp from "fastify-plugin";
+import type { BearerOptions } from "../routes/bearer.js";
+import { metricsRoutes } from "../routes/metrics.js";
+import { countClientEvents } from "./client-events.js";
+import { countFramesDelivered } from "./frames.js";
+import { metricsRegistry } from "./registry.js";
+import type { Tallies } from "./tallies.js";
+
+export interface MetricsPluginOptions {
+  nodeId: string;
+  tallies: Tallies;
+  /** Cluster mode: the Redis families are exported too. */
+  cluster: boolean;
+  /** METRICS_TOKEN's guard; none: `/metrics` is open. */
+  guard?: BearerOptions;
+}
+
+/**
+ * Counts client events and the frames written to clients on `app.io`, and serves `GET /metrics`
+ * with every roomcast family and Node's default metrics.
+ */
+export const metricsPlugin = fp(
+  async (app: FastifyInstance, options: MetricsPluginOptions) => {
+    const { tallies } = options;
+    countClientEvents(app.io, tallies.events);
+    countFramesDelivered(app.io, tallies);
+    const { scrape } = metricsRegistry({
+      nodeId: options.nodeId,
+      tallies,
+      counts: () => app.stores.presence.localCounts(),
+      ...(options.cluster ? { redisUp: () => app.stores.isUp() } : {}),
+    });
+    await app.register(metricsRoutes, { scrape, ...(options.guard ? { guard: options.guard } : {}) });
+  },
+  { name: "roomcast-metrics", dependencies: ["roomcast-stores", "roomcast-socket-io"] },
+);
