@@ -1,10 +1,18 @@
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
 import { attachChat } from "../chat/chat.js";
+import { moderationActions, type ModerationActions } from "../chat/moderation-actions.js";
 import { tokenVerifier } from "../auth/tokens.js";
 import { claimTtlMs, type Config } from "../config.js";
 import { clientAddress } from "../limits/client-address.js";
 import type { Limits } from "../limits/limits.js";
+
+declare module "fastify" {
+  interface FastifyInstance {
+    /** Bans, unbans and message deletions, applied on every node. */
+    moderationActions: ModerationActions;
+  }
+}
 
 export interface ChatPluginOptions {
   config: Pick<Config, "historySize" | "maxMessageLength" | "trustProxy" | "auth">;
@@ -28,6 +36,7 @@ export const chatPlugin = fp(
       presence: stores.presence,
       history: stores.history,
       claims: stores.claims,
+      moderation: stores.moderation,
       tokens,
       claimTtlMs: claimTtlMs(options.config),
       log: app.log,
@@ -39,6 +48,10 @@ export const chatPlugin = fp(
       subscribed: (room) => stores.subscribed(room),
       storesUp: () => stores.isUp(),
     });
+    app.decorate(
+      "moderationActions",
+      moderationActions({ io: app.io, moderation: stores.moderation, history: stores.history }),
+    );
     app.addHook("onReady", async () => {
       await stores.presence.start();
       await stores.addressSockets.start();

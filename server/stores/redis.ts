@@ -6,6 +6,7 @@ import { RedisHistory } from "../history/redis.js";
 import { RedisPresence } from "../presence/redis.js";
 import type { Stores } from "./stores.js";
 import { RedisClaims } from "../claims/redis.js";
+import { RedisModeration } from "../moderation/redis.js";
 import { openRedis } from "../redis/connection.js";
 import { redisKeys } from "../redis/keys.js";
 import { RedisAddressSockets } from "../limits/address-sockets-redis.js";
@@ -43,6 +44,7 @@ export async function openRedisStores(config: Config, log: FastifyBaseLogger): P
       heartbeatTtlMs: config.heartbeatTtlMs,
     }),
     claims: new RedisClaims(redis.connection, keys, claimTtlMs(config)),
+    moderation: new RedisModeration(redis.connection, keys),
     adapter: createShardedAdapter(redis.publisher, redis.subscriber, { channelPrefix, subscriptionMode: "dynamic" }),
     async subscribed(room: string) {
       let timer: NodeJS.Timeout | undefined;
