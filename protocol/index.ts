@@ -21,12 +21,12 @@ export const ErrorCode = {
   Unauthorized: "unauthorized",
   /** The caller is known but may not do this (for example a disallowed Origin). */
   Forbidden: "forbidden",
-  /** What the request names does not exist (an HTTP API resource, a message to delete). */
-  NotFound: "not_found",
   /** A backing store is unreachable; the same call may succeed later. */
   Unavailable: "unavailable",
   /** A bug on the server. It is logged there with the request's context. */
   Internal: "internal",
+  /** What the request names does not exist (an HTTP API route, a ban, a message). */
+  NotFound: "not_found",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -9,6 +9,7 @@ import { chatPlugin } from "./plugins/chat.js";
 import { socketIoPlugin } from "./plugins/socket-io.js";
 import { seedBridgePlugin } from "./bridge/plugin.js";
 import { SEED_PATH_PREFIX } from "./bridge/seed-path.js";
+import { apiPlugin } from "./api/plugin.js";
 import { adminRoutes } from "./routes/admin.js";
 import { authModeRoutes } from "./routes/auth-mode.js";
 import { healthRoutes } from "./routes/health.js";
@@ -78,6 +79,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       addressOf: clientAddress(config.trustProxy),
     });
   }
+  // The HTTP API for backends (/api/v1, its OpenAPI document and docs).
+  await app.register(apiPlugin, { config, limits });
   if (existsSync(config.publicDir)) {
     await app.register(fastifyStatic, { root: config.publicDir, index: "index.html" });
   }

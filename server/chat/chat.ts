@@ -85,15 +85,29 @@ export type RoomSendOptions = Pick<ChatOptions, "io" | "history" | "limits" | "m
  * @returns a function resolving to the stored message; it rejects with RateLimitedError, a
  *   ModeratedError (muted), or a store failure.
  */
-export function roomSender({ io, history, limits, moderation }: RoomSendOptions) {
-  return async function sendToRoom(user: string, { room, text, clientId }: SendRequest): Promise<ChatMessage> {
+export function roomSender(options: RoomSendOptions) {
+  const post = roomPoster(options);
+  return async function sendToRoom(user: string, request: SendRequest): Promise<ChatMessage> {
+    return (await post(user, request)).message;
+  };
+}
+
+/**
+ * `roomSender`'s path, answering also whether `clientId` repeated an earlier send (then nothing
+ * was stored or broadcast, and `message` is the first one): the HTTP API tells the two apart.
+ */
+export function roomPoster({ io, history, limits, moderation }: RoomSendOptions) {
+  return async function postToRoom(
+    user: string,
+    { room, text, clientId }: SendRequest,
+  ): Promise<{ message: ChatMessage; duplicate: boolean }> {
     // Both at once: the mute costs no extra round trip on the way of a message.
     const [, mutedUntil] = await Promise.all([limits.sends.take(user), moderation.mutedUntil(room, user)]);
     if (mutedUntil !== undefined) throw mutedError(room, mutedUntil);
     const { message: stored, duplicate } = await history.append(roomLog(room), { from: user, text, clientId });
     const message = toChatMessage(room, stored);
     if (!duplicate) io.to(roomChannel(room)).emit("room:message", message);
-    return message;
+    return { message, duplicate };
   };
 }
 
