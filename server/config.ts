@@ -1,4 +1,4 @@
-import { createPublicKey } from "node:crypto";
+import { createPublicKey, X509Certificate } from "node:crypto";
 import { hostname } from "node:os";
 import { fileURLToPath } from "node:url";
 import proxyAddr from "@fastify/proxy-addr";
@@ -22,8 +22,23 @@ export interface Config {
   redisCluster: boolean;
   /** Prefix of every Redis key and pub/sub channel, so that deployments can share a Redis. @default "rc" */
   redisPrefix: string;
+  /** How rediss:// connections check the server's certificate. */
+  redisTls: RedisTlsConfig;
   /** This node's name in the cluster; must be unique among live nodes. @default hostname-pid */
   nodeId: string;
+  /**
+   * WEB_CONCURRENCY: roomcast nodes this process runs, sharing its port through `node:cluster`.
+   * Above 1 this process is only their primary; each worker is a node of the cluster (it needs
+   * REDIS_URL). @default 1
+   */
+  webConcurrency: number;
+  /** WEB_CONCURRENCY as set; more than `webConcurrency` when it was ignored (no REDIS_URL). */
+  requestedWebConcurrency: number;
+  /**
+   * The NODE_ID of each worker when `webConcurrency` is above 1, `<NODE_ID or hostname>-<index>`
+   * (a restarted worker keeps its index, so its name); empty otherwise.
+   */
+  workerNodeIds: string[];
   /** Origins allowed to open a socket; empty means the server's own origin only. */
   allowedOrigins: string[];
   /** Messages kept per room and per DM pair. @default 1000 */
@@ -59,6 +74,20 @@ export interface Config {
   auth: AuthConfig;
   /** The original demo's plain WebSocket protocol, served beside Socket.IO. */
   bridge: BridgeConfig;
+}
+
+/** How rediss:// connections check the Redis server's certificate (PaaS add-ons often sign their own). */
+export interface RedisTlsConfig {
+  /**
+   * REDIS_TLS_CA: PEM certificates to trust for Redis instead of Node's default CAs, e.g. the
+   * self-signed CA of an add-on. Undefined: the default CAs.
+   */
+  ca?: string;
+  /**
+   * REDIS_TLS_REJECT_UNAUTHORIZED: refuse a server whose certificate does not verify. `false`
+   * encrypts without knowing who answers; a warning is logged at start. @default true
+   */
+  rejectUnauthorized: boolean;
 }
 
 /** The bridge that serves the original demo's protocol on `/websocket/{room}/{user}`. */
@@ -175,6 +204,12 @@ function list(env: Env, name: string): string[] {
     .filter((item) => item !== "");
 }
 
+/** Whether a Redis URL asks for TLS (rediss://). */
+export const isTlsUrl = (url: string): boolean => url.trim().toLowerCase().startsWith("rediss:");
+
+/** A PEM in one environment variable often comes with its line breaks written as "\n". */
+const pemFrom = (raw: string | undefined): string => (raw ?? "").replace(/\\n/g, "\n").trim();
+
 function redisUrls(env: Env): string[] {
   const urls = list(env, "REDIS_URL");
   for (const url of urls) {
@@ -188,7 +223,31 @@ function redisUrls(env: Env): string[] {
       throw new ConfigError("REDIS_URL", `expected redis:// or rediss://, got "${parsed.protocol}"`);
     }
   }
+  // The seeds are one Redis Cluster, whose nodes are all reached one way (node-redis applies one
+  // socket setting to the nodes it discovers).
+  if (new Set(urls.map(isTlsUrl)).size > 1) {
+    throw new ConfigError("REDIS_URL", "expected every URL to be redis://, or every one rediss://");
+  }
   return urls;
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
+
+function redisTls(env: Env): RedisTlsConfig {
+  const ca = pemFrom(env.REDIS_TLS_CA);
+  if (ca !== "") {
+    const certificates = ca.match(PEM_CERTIFICATE) ?? [];
+    try {
+      if (certificates.length === 0) throw new Error("no certificate");
+      for (const certificate of certificates) new X509Certificate(certificate);
+    } catch {
+      throw new ConfigError("REDIS_TLS_CA", "expected one or more PEM certificates (-----BEGIN CERTIFICATE-----)");
+    }
+  }
+  return {
+    ...(ca !== "" ? { ca } : {}),
+    rejectUnauthorized: flag(env, "REDIS_TLS_REJECT_UNAUTHORIZED", true),
+  };
 }
 
 function origins(env: Env): string[] {
@@ -332,6 +391,49 @@ function limitsConfig(env: Env): LimitsConfig {
   };
 }
 
+/** A setting that is allowed but that an operator should hear about. */
+export interface ConfigWarning {
+  variable: string;
+  message: string;
+}
+
+/**
+ * What `config` allows but an operator should be told once at start-up; the node logs these
+ * (reading the configuration prints nothing).
+ *
+ * REDIS_TLS_* without a rediss:// URL is a warning, not an error: it weakens nothing, and a
+ * one-click deploy that sets REDIS_TLS_REJECT_UNAUTHORIZED=0 for its add-on must still start on a
+ * plan that hands out a redis:// URL.
+ */
+export function configWarnings(config: Config): ConfigWarning[] {
+  const warnings: ConfigWarning[] = [];
+  const { ca, rejectUnauthorized } = config.redisTls;
+  const tls = config.redisUrls.some(isTlsUrl);
+  if (tls && !rejectUnauthorized) {
+    warnings.push({
+      variable: "REDIS_TLS_REJECT_UNAUTHORIZED",
+      message:
+        "the Redis server's certificate is not verified: the connection is encrypted, but anyone on " +
+        "the network path could pose as Redis (set REDIS_TLS_CA to its CA instead, where the provider gives it)",
+    });
+  }
+  if (config.requestedWebConcurrency > config.webConcurrency) {
+    warnings.push({
+      variable: "WEB_CONCURRENCY",
+      message:
+        `ignored: ${config.requestedWebConcurrency} processes need REDIS_URL to share their state; ` +
+        "without it this process runs one node",
+    });
+  }
+  if (!tls && (ca !== undefined || !rejectUnauthorized)) {
+    warnings.push({
+      variable: ca !== undefined ? "REDIS_TLS_CA" : "REDIS_TLS_REJECT_UNAUTHORIZED",
+      message: "ignored: it applies to rediss:// connections, and REDIS_URL is not rediss://",
+    });
+  }
+  return warnings;
+}
+
 /** Hides the password of a Redis URL, so that it can be logged. */
 export function redact(url: string): string {
   return url.replace(/\/\/([^@/]*)@/, "//***@");
@@ -345,8 +447,7 @@ const MIN_SECRET_LENGTH = 32;
 
 function tokenKey(env: Env): TokenKey | undefined {
   const secret = env.AUTH_JWT_SECRET ?? "";
-  // A PEM in one environment variable often comes with its line breaks written as "\n".
-  const pem = (env.AUTH_JWT_PUBLIC_KEY ?? "").replace(/\\n/g, "\n").trim();
+  const pem = pemFrom(env.AUTH_JWT_PUBLIC_KEY);
   const jwksUrl = (env.AUTH_JWKS_URL ?? "").trim();
   const given = [secret !== "", pem !== "", jwksUrl !== ""].filter(Boolean).length;
   if (given > 1) {
@@ -408,6 +509,27 @@ function bridgeConfig(env: Env): BridgeConfig {
   };
 }
 
+/** What a node id may be: it appears in Redis keys and logs. */
+const NODE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** Most processes one dyno may run; Heroku's buildpack sets WEB_CONCURRENCY from the dyno's memory. */
+const MAX_WEB_CONCURRENCY = 256;
+
+function workerNodeIds(env: Env, workers: number): string[] {
+  if (workers === 1) return [];
+  // The index, not the pid: a worker restarted in the same place comes back under the same name.
+  const base = (env.NODE_ID ?? "").trim() || hostname();
+  const ids = Array.from({ length: workers }, (_, index) => `${base}-${index}`);
+  if (!ids.every((id) => NODE_ID.test(id))) {
+    throw new ConfigError(
+      "NODE_ID",
+      `with WEB_CONCURRENCY=${workers} each worker is named NODE_ID-<index> (or hostname-<index>): ` +
+        `expected at most ${64 - `-${workers - 1}`.length} characters of A-Z a-z 0-9 _ . -`,
+    );
+  }
+  return ids;
+}
+
 /**
  * Reads and validates the configuration from environment variables.
  *
@@ -421,9 +543,14 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError("LOG_LEVEL", `expected one of ${LOG_LEVELS.join(", ")}, got "${logLevel}"`);
   }
   const nodeId = (env.NODE_ID ?? "").trim() || `${hostname()}-${process.pid}`;
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(nodeId)) {
+  if (!NODE_ID.test(nodeId)) {
     throw new ConfigError("NODE_ID", "expected 1 to 64 characters of A-Z a-z 0-9 _ . -");
   }
+  const urls = redisUrls(env);
+  const requestedWebConcurrency = integer(env, "WEB_CONCURRENCY", 1, 1, MAX_WEB_CONCURRENCY);
+  // Heroku's buildpack sets WEB_CONCURRENCY from the dyno's memory: an app without Redis must still
+  // start, as the one node it can be (embedded state cannot be shared), and say so (configWarnings).
+  const webConcurrency = urls.length === 0 ? 1 : requestedWebConcurrency;
   const redisPrefix = (env.REDIS_PREFIX ?? "rc").trim();
   if (!/^[A-Za-z0-9_.:-]{1,32}$/.test(redisPrefix)) {
     throw new ConfigError("REDIS_PREFIX", "expected 1 to 32 characters of A-Z a-z 0-9 _ . : -");
@@ -431,10 +558,14 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     port: integer(env, "PORT", 3000, 0, 65535),
     host: (env.HOST ?? "").trim() || "0.0.0.0",
-    redisUrls: redisUrls(env),
+    redisUrls: urls,
     redisCluster: flag(env, "REDIS_CLUSTER"),
     redisPrefix,
+    redisTls: redisTls(env),
     nodeId,
+    webConcurrency,
+    requestedWebConcurrency,
+    workerNodeIds: workerNodeIds(env, webConcurrency),
     allowedOrigins: origins(env),
     historySize: integer(env, "HISTORY_SIZE", 1000, 1, 1_000_000),
     maxMessageLength: integer(env, "MAX_MESSAGE_LENGTH", 2000, 1, 60_000),

@@ -1,11 +1,15 @@
-import { buildApp } from "./app.js";
-import { ConfigError, loadConfig, redact } from "./config.js";
+import cluster from "node:cluster";
+import closeWithGrace from "close-with-grace";
+import { runPrimary } from "./cluster-primary.js";
+import { ConfigError, configWarnings, loadConfig, redact, type Config } from "./config.js";
 
-/** Starts a node: reads the config, listens, and shuts down in order on SIGTERM or SIGINT. */
-async function main(): Promise<void> {
-  let config;
+/** Signals a cluster worker handles itself, once (see `runNode`). */
+const WORKER_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
+
+/** Reads the configuration, or stops the process with one line naming the bad variable. */
+function readConfig(): Config {
   try {
-    config = loadConfig(process.env);
+    return loadConfig(process.env);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`roomcast: ${error.message}\n`);
@@ -13,8 +17,18 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+}
 
+/**
+ * Runs one node: listens, then shuts down in order on SIGTERM, SIGINT (or another signal
+ * close-with-grace listens for), or on an uncaught exception or unhandled rejection (logged, then
+ * exit 1). A second signal or error exits 1 at once; SHUTDOWN_TIMEOUT_MS bounds the whole shutdown.
+ */
+async function runNode(config: Config): Promise<void> {
+  // Loaded here, so that a cluster primary, which serves nothing, does not load the server.
+  const { buildApp } = await import("./app.js");
   const app = await buildApp(config);
+  for (const { variable, message } of configWarnings(config)) app.log.warn({ variable }, message);
   await app.listen({ port: config.port, host: config.host });
   app.log.info(
     { redis: config.redisUrls.map(redact), mode: config.redisUrls.length > 0 ? "cluster" : "embedded" },
@@ -22,25 +36,47 @@ async function main(): Promise<void> {
   );
 
   let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    app.log.info({ signal }, "shutting down");
-    const deadline = setTimeout(() => {
-      app.log.error("shutdown took too long, exiting anyway");
-      process.exit(1);
-    }, config.shutdownTimeoutMs);
-    deadline.unref();
-    app.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        app.log.error({ err: error }, "shutdown failed");
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGTERM", stop);
-  process.on("SIGINT", stop);
+  /** The signal that made a worker stop, for the log (a worker starts its shutdown by hand). */
+  let workerSignal: NodeJS.Signals | undefined;
+  const grace = closeWithGrace(
+    {
+      delay: config.shutdownTimeoutMs,
+      // Used only when the shutdown itself fails: every other outcome has its callback below.
+      logger: { error: (error: unknown) => app.log.error({ err: error }, "shutdown failed") },
+      skip: cluster.isWorker ? [...WORKER_SIGNALS] : [],
+      onSecondSignal: (signal) => app.log.error({ signal }, "second signal while shutting down, exiting at once"),
+      onSecondError: (error) => app.log.error({ err: error }, "uncaught error while shutting down, exiting at once"),
+      onTimeout: () => app.log.error("shutdown took too long, exiting anyway"),
+    },
+    async (event) => {
+      stopping = true;
+      const crashed = "err" in event;
+      if (crashed) app.log.error({ err: event.err }, "uncaught error, shutting down");
+      else app.log.info({ signal: event.signal ?? workerSignal }, "shutting down");
+      await app.close();
+      // close-with-grace would exit 0 after `Promise.reject()` without a reason.
+      if (crashed && event.err === undefined) process.exit(1);
+    },
+  );
+  if (cluster.isWorker) {
+    // The platform may signal every process of the dyno while the primary forwards the same
+    // signal: a worker stops once, whichever comes first, and leaves "a second signal exits at
+    // once" to its primary.
+    for (const signal of WORKER_SIGNALS) {
+      process.on(signal, () => {
+        if (stopping) return;
+        workerSignal = signal;
+        grace.close();
+      });
+    }
+  }
+}
+
+/** Starts a node, or, with WEB_CONCURRENCY above 1, the primary of that many nodes. */
+async function main(): Promise<void> {
+  const config = readConfig();
+  if (cluster.isPrimary && config.webConcurrency > 1) runPrimary(config);
+  else await runNode(config);
 }
 
 main().catch((error: unknown) => {

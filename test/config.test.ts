@@ -2,11 +2,14 @@
  * The configuration: `loadConfig`'s defaults and bounds, and the promise that a bad value stops
  * the real process (dist/server/main.js) with one line on stderr naming the variable.
  */
-import { spawn } from "node:child_process";
-import { hostname } from "node:os";
+import { execFileSync, spawn } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig, type LimitsConfig } from "../server/config.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConfigError, configWarnings, loadConfig, type LimitsConfig } from "../server/config.js";
 import { within } from "./support/clients.js";
 
 const MAIN = fileURLToPath(new URL("../dist/server/main.js", import.meta.url));
@@ -56,6 +59,9 @@ const CONFIG_VARIABLES = [
   "SEED_BRIDGE",
   "BRIDGE_TIME_ZONE",
   "BRIDGE_ESCAPE_HTML",
+  "REDIS_TLS_CA",
+  "REDIS_TLS_REJECT_UNAUTHORIZED",
+  "WEB_CONCURRENCY",
   ...Object.keys(LIMIT_DEFAULTS),
 ];
 
@@ -102,6 +108,9 @@ describe("a bad configuration value stops the process with one line naming the v
     ["SHUTDOWN_TIMEOUT_MS", "5"],
     ["BRIDGE_TIME_ZONE", "Mars/Olympus"],
     ["SEED_BRIDGE", "maybe"],
+    ["REDIS_TLS_CA", "not a certificate"],
+    ["REDIS_TLS_REJECT_UNAUTHORIZED", "no"],
+    ["WEB_CONCURRENCY", "two"],
   ];
   for (const [variable, value] of cases) {
     it(`${variable}=${JSON.stringify(value)}`, async () => {
@@ -254,10 +263,14 @@ describe("loadConfig", () => {
 
   it("REDIS_URL: redis:// or rediss://, a comma-separated list of seeds, the password never echoed", () => {
     expect(loadConfig({ REDIS_URL: "redis://127.0.0.1:6379" }).redisUrls).toEqual(["redis://127.0.0.1:6379"]);
-    expect(loadConfig({ REDIS_URL: " rediss://a:1 , redis://b:2,, " }).redisUrls).toEqual([
+    expect(loadConfig({ REDIS_URL: " rediss://a:1 , rediss://b:2,, " }).redisUrls).toEqual([
       "rediss://a:1",
-      "redis://b:2",
+      "rediss://b:2",
     ]);
+    // Seeds of one Redis Cluster are all reached the same way.
+    expect(refusal({ REDIS_URL: "rediss://a:1,redis://b:2" })).toBe(
+      "invalid REDIS_URL: expected every URL to be redis://, or every one rediss://",
+    );
     expect(refusal({ REDIS_URL: "http://x" })).toBe('invalid REDIS_URL: expected redis:// or rediss://, got "http:"');
     expect(refusal({ REDIS_URL: "redis://a:1,http://b" })).toMatch(/^invalid REDIS_URL: /);
     const unparsable = refusal({ REDIS_URL: "redis://user:s3cret@host:notaport" });
@@ -334,5 +347,149 @@ describe("loadConfig", () => {
     const token = "a".repeat(40);
     const config = loadConfig({ HOST: " 127.0.0.1 ", ADMIN_TOKEN: ` ${token} `, PUBLIC_DIR: " /srv/page " });
     expect(config).toMatchObject({ host: "127.0.0.1", adminToken: token, publicDir: "/srv/page" });
+  });
+});
+
+describe("Redis over TLS: REDIS_TLS_CA and REDIS_TLS_REJECT_UNAUTHORIZED", () => {
+  let dir: string;
+  /** Two self-signed certificates, as PEM text. */
+  let first: string;
+  let second: string;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "roomcast-config-"));
+    const certificate = (name: string) => {
+      const file = join(dir, `${name}.pem`);
+      execFileSync(
+        "openssl",
+        ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, `${name}.key`)].concat([
+          "-out",
+          file,
+          "-days",
+          "1",
+          "-subj",
+          `/CN=${name}`,
+        ]),
+        { stdio: "ignore" },
+      );
+      return readFileSync(file, "utf8");
+    };
+    first = certificate("first");
+    second = certificate("second");
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("verifies with the default CAs unless told otherwise", () => {
+    expect(loadConfig({}).redisTls).toEqual({ rejectUnauthorized: true });
+  });
+
+  it("REDIS_TLS_CA: PEM certificates, with real line breaks or \\n for them", () => {
+    expect(loadConfig({ REDIS_TLS_CA: first }).redisTls.ca).toBe(first.trim());
+    const escaped = first.trim().split("\n").join("\\n");
+    expect(escaped).not.toContain("\n");
+    expect(loadConfig({ REDIS_TLS_CA: escaped }).redisTls.ca).toBe(first.trim());
+    // A bundle of several.
+    expect(loadConfig({ REDIS_TLS_CA: first + second }).redisTls.ca).toBe((first + second).trim());
+    expect(loadConfig({ REDIS_TLS_CA: "  " }).redisTls).toEqual({ rejectUnauthorized: true });
+  });
+
+  it("REDIS_TLS_CA: anything but certificates is refused, naming the variable", () => {
+    const publicKey = generateKeyPairSync("ed25519").publicKey.export({ type: "spki", format: "pem" }).toString();
+    const damaged = first.replace(/\n[A-Za-z0-9+/]{20}/, "\n" + "A".repeat(20));
+    for (const bad of [
+      "not a certificate",
+      publicKey,
+      damaged,
+      first + "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----",
+    ]) {
+      expect(refusal({ REDIS_TLS_CA: bad })).toBe(
+        "invalid REDIS_TLS_CA: expected one or more PEM certificates (-----BEGIN CERTIFICATE-----)",
+      );
+    }
+  });
+
+  it("REDIS_TLS_REJECT_UNAUTHORIZED: 1, 0, true or false", () => {
+    for (const [raw, value] of [
+      ["0", false],
+      ["false", false],
+      ["1", true],
+      ["true", true],
+    ] as const) {
+      expect(loadConfig({ REDIS_TLS_REJECT_UNAUTHORIZED: raw }).redisTls.rejectUnauthorized, raw).toBe(value);
+    }
+    expect(refusal({ REDIS_TLS_REJECT_UNAUTHORIZED: "no" })).toBe(
+      'invalid REDIS_TLS_REJECT_UNAUTHORIZED: expected 1, 0, true or false, got "no"',
+    );
+  });
+
+  it("warns (without refusing) about skipped verification, and about REDIS_TLS_* with no rediss:// URL", () => {
+    const warned = (env: Record<string, string>) => configWarnings(loadConfig(env)).map((warning) => warning.variable);
+    expect(warned({})).toEqual([]);
+    expect(warned({ REDIS_URL: "rediss://a:1", REDIS_TLS_CA: first })).toEqual([]);
+    expect(warned({ REDIS_URL: "rediss://a:1", REDIS_TLS_REJECT_UNAUTHORIZED: "1" })).toEqual([]);
+    expect(warned({ REDIS_URL: "redis://a:1", REDIS_TLS_REJECT_UNAUTHORIZED: "1" })).toEqual([]);
+    expect(warned({ REDIS_URL: "rediss://a:1,rediss://b:2", REDIS_TLS_REJECT_UNAUTHORIZED: "0" })).toEqual([
+      "REDIS_TLS_REJECT_UNAUTHORIZED",
+    ]);
+    expect(warned({ REDIS_URL: "redis://a:1", REDIS_TLS_REJECT_UNAUTHORIZED: "0" })).toEqual([
+      "REDIS_TLS_REJECT_UNAUTHORIZED",
+    ]);
+    expect(warned({ REDIS_TLS_CA: first })).toEqual(["REDIS_TLS_CA"]);
+    const [ignored] = configWarnings(loadConfig({ REDIS_URL: "redis://a:1", REDIS_TLS_CA: first }));
+    expect(ignored?.message).toBe("ignored: it applies to rediss:// connections, and REDIS_URL is not rediss://");
+    const [skipped] = configWarnings(loadConfig({ REDIS_URL: "rediss://a:1", REDIS_TLS_REJECT_UNAUTHORIZED: "0" }));
+    expect(skipped?.message).toMatch(/^the Redis server's certificate is not verified/);
+  });
+});
+
+describe("WEB_CONCURRENCY: nodes in one process, named NODE_ID-<index>", () => {
+  const redis = { REDIS_URL: "redis://127.0.0.1:6379" };
+
+  it("is 1 by default: one node, no workers", () => {
+    expect(loadConfig({})).toMatchObject({ webConcurrency: 1, workerNodeIds: [] });
+    expect(loadConfig({ ...redis, WEB_CONCURRENCY: "1", NODE_ID: "web" })).toMatchObject({
+      webConcurrency: 1,
+      workerNodeIds: [],
+      nodeId: "web",
+    });
+  });
+
+  it("names each worker after NODE_ID, or the hostname, and its index", () => {
+    expect(loadConfig({ ...redis, WEB_CONCURRENCY: "3", NODE_ID: "web" }).workerNodeIds).toEqual([
+      "web-0",
+      "web-1",
+      "web-2",
+    ]);
+    expect(loadConfig({ ...redis, WEB_CONCURRENCY: " 2 " }).workerNodeIds).toEqual([
+      `${hostname()}-0`,
+      `${hostname()}-1`,
+    ]);
+  });
+
+  it("runs one node without REDIS_URL (embedded state cannot be shared), and warns", () => {
+    const config = loadConfig({ WEB_CONCURRENCY: "2" });
+    expect(config).toMatchObject({ webConcurrency: 1, requestedWebConcurrency: 2 });
+    expect(configWarnings(config)).toEqual([
+      { variable: "WEB_CONCURRENCY", message: expect.stringMatching(/^ignored: 2 processes need REDIS_URL/) },
+    ]);
+  });
+
+  it("a whole number from 1 to 256", () => {
+    expect(loadConfig({ ...redis, WEB_CONCURRENCY: "256" }).workerNodeIds).toHaveLength(256);
+    expect(refusal({ ...redis, WEB_CONCURRENCY: "0" })).toBe("invalid WEB_CONCURRENCY: expected 1 to 256, got 0");
+    expect(refusal({ ...redis, WEB_CONCURRENCY: "257" })).toBe("invalid WEB_CONCURRENCY: expected 1 to 256, got 257");
+    expect(refusal({ ...redis, WEB_CONCURRENCY: "two" })).toBe(
+      'invalid WEB_CONCURRENCY: expected a whole number, got "two"',
+    );
+  });
+
+  it("refuses a NODE_ID that leaves no room for the index", () => {
+    expect(loadConfig({ ...redis, WEB_CONCURRENCY: "10", NODE_ID: "n".repeat(62) }).workerNodeIds[9]).toBe(
+      `${"n".repeat(62)}-9`,
+    );
+    expect(refusal({ ...redis, WEB_CONCURRENCY: "11", NODE_ID: "n".repeat(62) })).toBe(
+      "invalid NODE_ID: with WEB_CONCURRENCY=11 each worker is named NODE_ID-<index> (or hostname-<index>): " +
+        "expected at most 61 characters of A-Z a-z 0-9 _ . -",
+    );
   });
 });

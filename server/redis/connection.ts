@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { FastifyBaseLogger } from "fastify";
 import { createClient, createCluster, ErrorReply } from "redis";
-import type { Config } from "../config.js";
+import { isTlsUrl, type Config } from "../config.js";
 import { UnavailableError } from "../errors.js";
 
 /** A Lua script with its SHA1, so that it is sent whole only once per Redis server. */
@@ -38,7 +38,41 @@ type Cluster = ReturnType<typeof createCluster>;
 const settled = (): void => {};
 
 /** Reconnect quickly (Redis restarts take a second or two) but never hammer it. */
-const reconnectStrategy = (retries: number) => Math.min(50 * 2 ** retries, 1000) + Math.floor(Math.random() * 100);
+const reconnectDelay = (retries: number) => Math.min(50 * 2 ** retries, 1000) + Math.floor(Math.random() * 100);
+
+/** OpenSSL's verdicts on a certificate that does not verify, as Node reports them in `error.code`. */
+const CERTIFICATE_ERRORS = new Set([
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_UNTRUSTED",
+  "CERT_REJECTED",
+  "CERT_SIGNATURE_FAILURE",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+]);
+
+const isCertificateError = (error: unknown): error is Error & { code: string } =>
+  error instanceof Error && CERTIFICATE_ERRORS.has((error as { code?: unknown }).code as string);
+
+/** What to do about a Redis certificate that does not verify. */
+const CERTIFICATE_HINT =
+  "the Redis server's TLS certificate did not verify: trust its CA with REDIS_TLS_CA, " +
+  "or set REDIS_TLS_REJECT_UNAUTHORIZED=0 to skip verification";
+
+/**
+ * The TLS part of node-redis's socket options for rediss:// URLs (none for redis://, where
+ * node-redis would refuse `tls: true`). The same options reach the nodes a Redis Cluster client
+ * discovers, which it opens from its defaults rather than from a URL.
+ */
+function tlsOptions(config: Config): { tls: true; rejectUnauthorized: boolean; ca?: string } | undefined {
+  if (!config.redisUrls.some(isTlsUrl)) return undefined;
+  const { ca, rejectUnauthorized } = config.redisTls;
+  return { tls: true, rejectUnauthorized, ...(ca !== undefined ? { ca } : {}) };
+}
 
 /**
  * Opens the clients a node needs: one for commands and publishing, one for subscriptions.
@@ -49,10 +83,20 @@ export async function openRedis(config: Config, log: FastifyBaseLogger) {
   const name = `roomcast:${config.nodeId}`;
   let down = false;
   let closing = false;
+  /** Set once both clients have connected; until then a certificate that does not verify stops start-up. */
+  let started = false;
+  /** The certificate error seen while connecting, for the start-up failure to name. */
+  let refusedCertificate: (Error & { code: string }) | undefined;
   const markDown = (role: string) => (error: Error) => {
+    if (isCertificateError(error)) refusedCertificate ??= error;
     if (down || closing) return;
     down = true;
-    log.warn({ role, err: { message: error.message, name: error.name } }, "lost the Redis connection; retrying");
+    if (isCertificateError(error)) {
+      // Retrying will not help until the configuration changes; say what to change.
+      log.error({ role, err: { message: error.message, code: error.code } }, CERTIFICATE_HINT);
+    } else {
+      log.warn({ role, err: { message: error.message, name: error.name } }, "lost the Redis connection; retrying");
+    }
   };
   // A cluster client has no "ready" event of its own: any command that succeeds also says so.
   const markUp = () => {
@@ -64,7 +108,11 @@ export async function openRedis(config: Config, log: FastifyBaseLogger) {
     if (!closing) log.warn({ err: { message: error.message, name: error.name } }, "a Redis (un)subscription failed");
   };
 
-  const socket = { reconnectStrategy, connectTimeout: 5000 };
+  // A certificate that does not verify at start-up will not verify on a retry: give up, so that
+  // start-up fails with the reason. Later (a rotated certificate) the node keeps retrying.
+  const reconnectStrategy = (retries: number, cause: Error): number | Error =>
+    !started && isCertificateError(cause) ? cause : reconnectDelay(retries);
+  const socket = { reconnectStrategy, connectTimeout: 5000, ...tlsOptions(config) };
   // Commands fail at once while Redis is unreachable, so that callers can answer `unavailable`.
   // Subscriptions instead wait in the offline queue and are made once Redis is back.
   let commands: Client | Cluster;
@@ -85,7 +133,22 @@ export async function openRedis(config: Config, log: FastifyBaseLogger) {
     client.on("error", markDown(role));
     (client as Client).on("ready", markUp);
   }
-  await Promise.all([commands.connect(), subscriber.connect()]);
+  try {
+    await Promise.all([commands.connect(), subscriber.connect()]);
+  } catch (error) {
+    for (const client of [commands, subscriber]) {
+      try {
+        client.destroy();
+      } catch {
+        // Already closed by its failure.
+      }
+    }
+    if (refusedCertificate === undefined) throw error;
+    throw new Error(`${CERTIFICATE_HINT} (${refusedCertificate.message}, ${refusedCertificate.code})`, {
+      cause: error,
+    });
+  }
+  started = true;
 
   /**
    * SUNSUBSCRIBEs still waiting for their reply, by channel. node-redis drops a channel's listeners
