@@ -25,6 +25,8 @@ export const ErrorCode = {
   Unavailable: "unavailable",
   /** A bug on the server. It is logged there with the request's context. */
   Internal: "internal",
+  /** What the request names does not exist (an HTTP API route, a ban, a message). */
+  NotFound: "not_found",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -41,6 +43,8 @@ export interface ErrorBody {
   message: string;
   /** With `rate_limited`: how long to wait before trying again, in milliseconds. */
   retryAfterMs?: number;
+  /** With `forbidden` for a ban or a mute: when it ends, in epoch milliseconds. */
+  until?: number;
 }
 
 /** Every ack is `{ ok: true, ...result }` or `{ ok: false, error }`. */
@@ -80,6 +84,8 @@ export interface ChatMessage {
    * seen id differs has missed something, or got this one early, and can fill the gap from history.
    */
   prev: string;
+  /** The message was deleted by a moderator: `text` is "", the id and `prev` stay. */
+  deleted?: true;
 }
 
 /** A direct message between two users. */
@@ -123,6 +129,12 @@ export interface Notice {
   ts: number;
   /** Absent for a notice to everyone. */
   room?: string;
+}
+
+/** A message of a room was deleted: clients drop its text (it comes as a tombstone from now on). */
+export interface MessageDeleted {
+  room: string;
+  id: string;
 }
 
 export interface RoomSummary {
@@ -251,6 +263,8 @@ export type ClientToServerEvents = {
 /** Events the server emits to clients. */
 export interface ServerToClientEvents {
   "room:message": (message: ChatMessage) => void;
+  /** A moderator deleted a message of a joined room. */
+  "room:message:deleted": (deleted: MessageDeleted) => void;
   /**
    * A DM to or from the user. A DM that was held while the user was offline comes with
    * `received`: call it once the DM is safe, and the server stops keeping it.

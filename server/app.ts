@@ -13,6 +13,7 @@ import { SEED_PATH_PREFIX } from "./bridge/seed-path.js";
 import { activityPlugin } from "./metrics/activity-plugin.js";
 import { nodeInstruments } from "./metrics/instruments.js";
 import { metricsPlugin } from "./metrics/plugin.js";
+import { apiPlugin } from "./api/plugin.js";
 import { adminRoutes } from "./routes/admin.js";
 import { authModeRoutes } from "./routes/auth-mode.js";
 import { healthRoutes } from "./routes/health.js";
@@ -106,6 +107,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   if (instruments.vitals) {
     await app.register(activityPlugin, { tallies: instruments.tallies, vitals: instruments.vitals });
   }
+  // The HTTP API for backends (/api/v1, its OpenAPI document and docs).
+  await app.register(apiPlugin, { config, limits });
   if (existsSync(config.publicDir)) {
     await app.register(fastifyStatic, { root: config.publicDir, index: "index.html" });
     // The admin dashboard is a page of its own (client/admin), built into the page's folder; its

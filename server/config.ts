@@ -50,6 +50,11 @@ export interface Config {
   /** Bearer token of the /admin endpoints, at least 32 characters; empty disables them. */
   adminToken: string;
   /**
+   * Clients of the HTTP API at /api/v1 (API_TOKENS), with ADMIN_TOKEN among them as the admin-scope
+   * client "admin". Empty: the API answers 404 (its OpenAPI document and docs are still served).
+   */
+  apiTokens: ApiToken[];
+  /**
    * This deployment's public origin (e.g. `https://chat.example.com`). When set, and
    * ALLOWED_ORIGINS is not, it is the only origin allowed to open a socket.
    */
@@ -143,6 +148,17 @@ export interface LimitsConfig {
   pendingRequestsPerSocket: number;
   /** Failed admin sign-ins per client address, per minute. @default 10 */
   adminFailuresPerMinute: number;
+}
+
+/** What an API token may do: `publish` messages, `read` state, or everything (`admin`). */
+export const API_SCOPES = ["publish", "read", "admin"] as const;
+export type ApiScope = (typeof API_SCOPES)[number];
+
+/** One client of the HTTP API: its name (for logs), its scope, and its bearer token. */
+export interface ApiToken {
+  name: string;
+  scope: ApiScope;
+  token: string;
 }
 
 /** The key that verifies tokens; only one may be configured. */
@@ -296,6 +312,62 @@ function adminToken(env: Env): string {
     throw new ConfigError("ADMIN_TOKEN", `expected at least ${MIN_ADMIN_TOKEN_LENGTH} characters (or none)`);
   }
   return token;
+}
+
+/** An API client's name: it appears in logs. */
+const API_CLIENT_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+/** RFC 6750's b64token: what an `Authorization: Bearer` header can carry as it is. */
+const BEARER_TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+/**
+ * API_TOKENS, `name:scope:token,...`, with ADMIN_TOKEN added as the admin-scope client "admin".
+ * A refusal names the entry (by its name, or by its position when it has none) but never quotes
+ * a token.
+ */
+function apiTokens(env: Env, adminToken: string): ApiToken[] {
+  const tokens: ApiToken[] = list(env, "API_TOKENS").map((entry, index) => {
+    const parts = entry.split(":").map((part) => part.trim());
+    if (parts.length !== 3) {
+      throw new ConfigError("API_TOKENS", `entry ${index + 1} is not name:scope:token`);
+    }
+    const [name, scope, token] = parts as [string, string, string];
+    if (!API_CLIENT_NAME.test(name)) {
+      throw new ConfigError(
+        "API_TOKENS",
+        `entry ${index + 1}: the name must be 1 to 64 characters of A-Z a-z 0-9 _ . -`,
+      );
+    }
+    if (!(API_SCOPES as readonly string[]).includes(scope)) {
+      throw new ConfigError("API_TOKENS", `"${name}": the scope must be ${API_SCOPES.join(", ")}`);
+    }
+    if (token.length < MIN_ADMIN_TOKEN_LENGTH) {
+      throw new ConfigError("API_TOKENS", `"${name}": the token must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters`);
+    }
+    if (!BEARER_TOKEN.test(token)) {
+      throw new ConfigError(
+        "API_TOKENS",
+        `"${name}": the token may hold only A-Z a-z 0-9 - . _ ~ + / (and = at its end)`,
+      );
+    }
+    return { name, scope: scope as ApiScope, token };
+  });
+  if (adminToken !== "") {
+    if (tokens.some((client) => client.name === "admin")) {
+      throw new ConfigError("API_TOKENS", `"admin" is the name of ADMIN_TOKEN's client: pick another`);
+    }
+    tokens.push({ name: "admin", scope: "admin", token: adminToken });
+  }
+  const seen = new Map<string, string>();
+  for (const { name, token } of tokens) {
+    if (tokens.filter((client) => client.name === name).length > 1) {
+      throw new ConfigError("API_TOKENS", `"${name}" names more than one entry`);
+    }
+    const twin = seen.get(token);
+    // One token for two names would leave the logs unable to say which client called.
+    if (twin !== undefined) throw new ConfigError("API_TOKENS", `"${twin}" and "${name}" have the same token`);
+    seen.set(token, name);
+  }
+  return tokens;
 }
 
 const MAX = 1_000_000_000;
@@ -502,6 +574,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxMessageLength: integer(env, "MAX_MESSAGE_LENGTH", 2000, 1, 60_000),
     logLevel,
     adminToken: adminToken(env),
+    apiTokens: apiTokens(env, adminToken(env)),
     ...(publicUrl(env) !== undefined ? { publicUrl: publicUrl(env) } : {}),
     trustProxy: trustProxy(env),
     limits: limitsConfig(env),

@@ -5,13 +5,15 @@ export class CodedError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    /** What the body says besides the code and message: how long to wait, until when. */
+    private readonly details: Pick<ErrorBody, "retryAfterMs" | "until"> = {},
   ) {
     super(message);
     this.name = "CodedError";
   }
 
   toBody(): ErrorBody {
-    return { code: this.code, message: this.message };
+    return { code: this.code, message: this.message, ...this.details };
   }
 }
 
@@ -29,11 +31,7 @@ export class RateLimitedError extends CodedError {
     message: string,
     readonly retryAfterMs: number,
   ) {
-    super(ErrorCode.RateLimited, message);
-  }
-
-  override toBody(): ErrorBody {
-    return { code: this.code, message: this.message, retryAfterMs: this.retryAfterMs };
+    super(ErrorCode.RateLimited, message, { retryAfterMs });
   }
 }
 

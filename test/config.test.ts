@@ -64,6 +64,7 @@ const CONFIG_VARIABLES = [
   "WEB_CONCURRENCY",
   "METRICS",
   "METRICS_TOKEN",
+  "API_TOKENS",
   ...Object.keys(LIMIT_DEFAULTS),
 ];
 

@@ -441,6 +441,10 @@ export class ChatApp {
       mine(({ room }) => this.onReset(room)),
     );
     client.on(
+      "deleted",
+      mine(({ room, id }) => this.rooms.get(room)?.timeline.markDeleted(id)),
+    );
+    client.on(
       "dmReset",
       mine(() => this.toast("Some direct messages were missed while the connection was down.")),
     );

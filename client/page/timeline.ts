@@ -7,7 +7,12 @@ export interface TimelineMessage {
   from: string;
   text: string;
   ts: number;
+  /** Deleted by a moderator: shown as such, without text. */
+  deleted?: true;
 }
+
+/** What a deleted message shows instead of its text. */
+export const DELETED_TEXT = "This message was deleted.";
 
 /**
  * How a change should move the view:
@@ -122,6 +127,15 @@ export class Timeline {
       () => (own && change === "incoming" ? "own" : change),
     );
     return added;
+  }
+
+  /** Shows a message as deleted (a moderator removed it): its text goes, its place stays. */
+  markDeleted(id: string): void {
+    const element = this.entries.find((entry) => entry.kind === "message" && entry.key === id)?.element;
+    const text = element?.querySelector(".text");
+    if (!element || !text) return;
+    element.classList.add("deleted");
+    text.textContent = DELETED_TEXT;
   }
 
   /** A line such as "ann joined", placed after the newest message shown now. */
@@ -275,13 +289,19 @@ export class Timeline {
     );
     return h(
       "li",
-      { class: `entry message ${own ? "own" : "other"}`, "data-id": message.id },
+      { class: `entry message ${own ? "own" : "other"}${message.deleted ? " deleted" : ""}`, "data-id": message.id },
       own ? null : avatar(message.from),
       h(
         "div",
         { class: "body" },
         own ? h("span", { class: "author visually-hidden" }, "You") : h("span", { class: "author" }, message.from),
-        h("p", { class: "bubble" }, h("span", { class: "text" }, message.text), hiddenText(" at "), time),
+        h(
+          "p",
+          { class: "bubble" },
+          h("span", { class: "text" }, message.deleted ? DELETED_TEXT : message.text),
+          hiddenText(" at "),
+          time,
+        ),
       ),
     );
   }

@@ -10,6 +10,7 @@ import {
   type ErrorBody,
   type HandshakeAuth,
   type JoinResult,
+  type MessageDeleted,
   type Notice,
   type RoomPresence,
   type RoomSummary,
@@ -51,8 +52,13 @@ export type ConnectionState = "idle" | "connecting" | "connected" | "reconnectin
 export interface ChatClientEvents {
   /** The connection state changed. */
   state: ConnectionState;
-  /** A room message: once per id, in id order within its room, with nothing skipped. */
+  /**
+   * A room message: once per id, in id order within its room, with nothing skipped. One deleted
+   * by a moderator before it came has `deleted: true` and no text.
+   */
   message: ChatMessage;
+  /** A moderator deleted a message of a joined room: drop its text (history now answers it as deleted). */
+  deleted: MessageDeleted;
   /**
    * A direct message, sent or received: once per id. For a proven user (a key, or a token) in
    * the order of their DM feed, with nothing skipped across reconnects; store `feedId` to go on
@@ -712,6 +718,9 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
   #listen(socket: ChatSocket): void {
     const live = () => this.#socket === socket;
     socket.on("room:message", (message) => live() && this.#onRoomMessage(message));
+    socket.on("room:message:deleted", (deleted) => {
+      if (live() && this.#rooms.has(deleted.room)) this.emit("deleted", deleted);
+    });
     socket.on("dm:message", (message, received) => {
       if (!live()) return;
       this.#onDirectMessage(message);

@@ -32,6 +32,7 @@ export type {
   DirectSendResult,
   DirectSyncResult,
   JoinResult,
+  MessageDeleted,
   NameCheck,
   Notice,
   RoomPresence,

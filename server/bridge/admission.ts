@@ -4,6 +4,8 @@ import { checkName } from "../../protocol/index.js";
 import { roomAllowed } from "../auth/room-access.js";
 import type { TokenVerifier } from "../auth/tokens.js";
 import type { NameClaims } from "../claims/claims.js";
+import type { Moderation } from "../moderation/moderation.js";
+import { banMessage } from "../moderation/refusals.js";
 import { connectionGate } from "../limits/connection-gate.js";
 import type { AddressSockets } from "../limits/address-sockets.js";
 import type { Limits } from "../limits/limits.js";
@@ -14,6 +16,8 @@ import { parseSeedPath } from "./seed-path.js";
 export interface BridgeAdmissionOptions {
   presence: Presence;
   claims: NameClaims;
+  /** Bans: a banned user's upgrade is refused with 403 and the ban's reason and end. */
+  moderation: Moderation;
   /** Token mode: verifies `?token=`. Open mode: undefined. */
   tokens: TokenVerifier | undefined;
   limits: Limits;
@@ -82,6 +86,8 @@ export function bridgeAdmission(options: BridgeAdmissionOptions) {
       const address = await gate.enterAddress(options.addressOf(req));
       try {
         const identity = await identify(room, user, token);
+        const ban = await options.moderation.banOf(user);
+        if (ban) throw new BridgeRefusal(403, banMessage(ban));
         await gate.enterUser(presence, user);
         try {
           await limits.joins.take(user);

@@ -43,6 +43,7 @@ export const seedBridgePlugin = fp(
     const admission = bridgeAdmission({
       presence: stores.presence,
       claims: stores.claims,
+      moderation: stores.moderation,
       tokens: tokenVerifier(config.auth),
       limits,
       addressSockets: stores.addressSockets,
@@ -56,7 +57,7 @@ export const seedBridgePlugin = fp(
       presence: stores.presence,
       members: new VirtualMembers(io.of("/").adapter),
       admission,
-      sendToRoom: roomSender({ io, history: stores.history, limits }),
+      sendToRoom: roomSender({ io, history: stores.history, limits, moderation: stores.moderation }),
       validate: makeValidators(maxMessageLength),
       frames: seedFrames(config.bridge),
       subscribed: (channel: string) => stores.subscribed(channel),

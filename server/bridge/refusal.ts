@@ -24,6 +24,7 @@ const STATUS_OF: Record<ErrorCode, number> = {
   [ErrorCode.RateLimited]: 429,
   [ErrorCode.Unauthorized]: 401,
   [ErrorCode.Forbidden]: 403,
+  [ErrorCode.NotFound]: 404,
   [ErrorCode.Unavailable]: 503,
   [ErrorCode.Internal]: 500,
 };

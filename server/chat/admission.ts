@@ -7,6 +7,8 @@ import { CodedError } from "../errors.js";
 import { connectionGate } from "../limits/connection-gate.js";
 import type { AddressSockets } from "../limits/address-sockets.js";
 import type { Limits } from "../limits/limits.js";
+import type { Moderation } from "../moderation/moderation.js";
+import { bannedError } from "../moderation/refusals.js";
 import type { Presence } from "../presence/presence.js";
 import type { ChatServer, ServerSocket } from "./chat.js";
 import { identifier, type Identity } from "./identity.js";
@@ -16,6 +18,7 @@ export interface AdmissionOptions {
   io: ChatServer;
   presence: Presence;
   claims: NameClaims;
+  moderation: Moderation;
   tokens: TokenVerifier | undefined;
   limits: Limits;
   addressSockets: AddressSockets;
@@ -56,6 +59,8 @@ export function admission(options: AdmissionOptions) {
     const address = await gate.enterAddress(options.addressOf(socket.request));
     try {
       const identity = await identify(socket.handshake.auth);
+      const ban = await options.moderation.banOf(identity.user);
+      if (ban) throw bannedError(ban);
       await join(socket, identity);
       return { identity, address };
     } catch (error) {

@@ -22,6 +22,8 @@ import type { TokenVerifier } from "../auth/tokens.js";
 import type { NameClaims } from "../claims/claims.js";
 import { CodedError } from "../errors.js";
 import { missedSince, type History, type StoredMessage } from "../history/history.js";
+import type { Moderation } from "../moderation/moderation.js";
+import { mutedError } from "../moderation/refusals.js";
 import type { Presence } from "../presence/presence.js";
 import type { AddressSockets } from "../limits/address-sockets.js";
 import type { Limits } from "../limits/limits.js";
@@ -41,6 +43,8 @@ export interface ChatOptions {
   presence: Presence;
   history: History;
   claims: NameClaims;
+  /** Bans (checked at the handshake) and mutes (checked on every room send). */
+  moderation: Moderation;
   /** Token mode: verifies the handshake's and `auth:refresh`'s tokens. Open mode: undefined. */
   tokens: TokenVerifier | undefined;
   /** How long DMs are held for a claimed name (as long as the claim lasts unused). */
@@ -65,25 +69,45 @@ export interface ChatOptions {
 
 const toChatMessage = (room: string, stored: StoredMessage): ChatMessage => ({ ...stored, room });
 
-/** What sending to a room uses: the server that broadcasts, the history that stores, the send limit. */
-export type RoomSendOptions = Pick<ChatOptions, "io" | "history" | "limits">;
+/**
+ * What sending to a room uses: the server that broadcasts, the history that stores, the send
+ * limit, and the mutes.
+ */
+export type RoomSendOptions = Pick<ChatOptions, "io" | "history" | "limits" | "moderation">;
 
 /**
  * Makes the one room-send path, shared by Socket.IO's `room:send` and the seed bridge's text
  * frames: counts the send against the user's limit, stores the message in the room's history (so
  * it gets its id), and broadcasts it to the room on every node, unless `clientId` repeats an
- * earlier send. The caller checks that the sender is in the room.
+ * earlier send. A user muted in the room is refused. The caller checks that the sender is in the
+ * room.
  *
- * @returns a function resolving to the stored message; it rejects with RateLimitedError or a
- *   store failure.
+ * @returns a function resolving to the stored message; it rejects with RateLimitedError, a
+ *   ModeratedError (muted), or a store failure.
  */
-export function roomSender({ io, history, limits }: RoomSendOptions) {
-  return async function sendToRoom(user: string, { room, text, clientId }: SendRequest): Promise<ChatMessage> {
-    await limits.sends.take(user);
+export function roomSender(options: RoomSendOptions) {
+  const post = roomPoster(options);
+  return async function sendToRoom(user: string, request: SendRequest): Promise<ChatMessage> {
+    return (await post(user, request)).message;
+  };
+}
+
+/**
+ * `roomSender`'s path, answering also whether `clientId` repeated an earlier send (then nothing
+ * was stored or broadcast, and `message` is the first one): the HTTP API tells the two apart.
+ */
+export function roomPoster({ io, history, limits, moderation }: RoomSendOptions) {
+  return async function postToRoom(
+    user: string,
+    { room, text, clientId }: SendRequest,
+  ): Promise<{ message: ChatMessage; duplicate: boolean }> {
+    // Both at once: the mute costs no extra round trip on the way of a message.
+    const [, mutedUntil] = await Promise.all([limits.sends.take(user), moderation.mutedUntil(room, user)]);
+    if (mutedUntil !== undefined) throw mutedError(room, mutedUntil);
     const { message: stored, duplicate } = await history.append(roomLog(room), { from: user, text, clientId });
     const message = toChatMessage(room, stored);
     if (!duplicate) io.to(roomChannel(room)).emit("room:message", message);
-    return message;
+    return { message, duplicate };
   };
 }
 

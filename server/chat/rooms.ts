@@ -25,3 +25,14 @@ export const pairLog = (a: string, b: string): string => (a < b ? `dm:${a}\n${b}
 
 /** The history log of a user's DM feed: every DM to or from them, in order. */
 export const feedLog = (user: string): string => `feed:${user}`;
+
+/**
+ * The chatroom whose Socket.IO room is `channel` (the inverse of `roomChannel`), or undefined for
+ * any other Socket.IO room: a user's, or a socket's own.
+ */
+export function roomOfChannel(channel: string): string | undefined {
+  if (!channel.startsWith("r:")) return undefined;
+  const key = channel.endsWith(":") ? channel.slice(0, -1) : channel;
+  const room = key.slice("r:".length);
+  return room !== "" && roomChannel(room) === channel ? room : undefined;
+}

@@ -8,6 +8,8 @@ export interface StoredMessage {
   prev: string;
   /** What the caller stored beside the text (see `AppendEntry.attrs`); absent when nothing. */
   attrs?: Readonly<Record<string, string>>;
+  /** The message was deleted: `text` is "", the id and `prev` stay so that chains stay whole. */
+  deleted?: true;
 }
 
 /** What `History.append` stores. */
@@ -58,6 +60,12 @@ export interface History {
   after(log: string, id: string): Promise<AfterResult>;
   /** Up to `limit` messages before `id`, oldest first. */
   before(log: string, id: string, limit: number): Promise<StoredMessage[]>;
+  /**
+   * Deletes a message: from now on every read (and a duplicate's answer) gives it back as a
+   * tombstone, `deleted: true` with text "", keeping its id and `prev`. False when the log does
+   * not hold that id.
+   */
+  delete(log: string, id: string): Promise<boolean>;
   close(): Promise<void>;
 }
 

@@ -130,6 +130,16 @@ export class MemoryHistory implements History {
     return messages.slice(Math.max(0, end - limit), end);
   }
 
+  async delete(log: string, id: string): Promise<boolean> {
+    const messages = this.live(log)?.messages ?? [];
+    const index = firstAtOrAfter(messages, id);
+    const found = messages[index];
+    if (found?.id !== id) return false;
+    // A new object: messages handed out before stay as they were.
+    messages[index] = { ...found, text: "", deleted: true };
+    return true;
+  }
+
   /**
    * What this process holds: logs and clientIds, including expired ones not dropped yet. For
    * tests and metrics that check memory stays bounded.

@@ -1,18 +1,41 @@
 import { script } from "../redis/connection.js";
 
 /**
- * KEYS: log, logStart, and logSeen when there is a clientId.
+ * Lua: `markDeleted(deletedKey, entries)` blanks the text of every entry whose id the log's
+ * tombstone hash holds, and adds the field `deleted` 1. One EXISTS when nothing was deleted.
+ */
+const MARK_DELETED = `
+local function markDeleted(deletedKey, entries)
+  if redis.call('EXISTS', deletedKey) == 0 then return entries end
+  for _, entry in ipairs(entries) do
+    if redis.call('HEXISTS', deletedKey, entry[1]) == 1 then
+      local fields = entry[2]
+      for i = 1, #fields, 2 do
+        if fields[i] == 'text' then fields[i + 1] = '' end
+      end
+      fields[#fields + 1] = 'deleted'
+      fields[#fields + 1] = '1'
+    end
+  end
+  return entries
+end`;
+
+/**
+ * KEYS: log, logStart, logDeleted, and logSeen when there is a clientId.
  * ARGV: from, text, max length, log TTL ms, clientId TTL ms, then field, value pairs to store too.
  * Appends unless the clientId was seen, and records the clientId (its stream id alone) in the same
  * step. Every append sets the TTL of the log and of its start key, so a log lives `log TTL` after
  * its last append.
  * Returns {1, id, prev} for a new entry; for a clientId seen before, {0, id, prev, text, fields} of
- * the entry it produced, or {0, id} when the log no longer holds that entry (trimmed).
+ * the entry it produced (text "" and fields ending in deleted 1 when it was deleted since), or
+ * {0, id} when the log no longer holds that entry (trimmed).
  */
 export const APPEND = script(`
+${MARK_DELETED}
 local logKey = KEYS[1]
 local logStartKey = KEYS[2]
-local logSeenKey = KEYS[3]
+local logDeletedKey = KEYS[3]
+local logSeenKey = KEYS[4]
 local from = ARGV[1]
 local text = ARGV[2]
 local maxLength = ARGV[3]
@@ -21,7 +44,7 @@ local seenTtlMs = ARGV[5]
 if logSeenKey then
   local firstId = redis.call('GET', logSeenKey)
   if firstId then
-    local entries = redis.call('XRANGE', logKey, firstId, firstId)
+    local entries = markDeleted(logDeletedKey, redis.call('XRANGE', logKey, firstId, firstId))
     if #entries == 0 then return {0, firstId} end
     local fields = entries[1][2]
     local first = {}
@@ -44,11 +67,12 @@ else
 end
 redis.call('PEXPIRE', logKey, logTtlMs)
 redis.call('PEXPIRE', logStartKey, logTtlMs)
+redis.call('PEXPIRE', logDeletedKey, logTtlMs)
 if logSeenKey then redis.call('SET', logSeenKey, id, 'PX', seenTtlMs) end
 return {1, id, prev}`);
 
 /**
- * KEYS: log, logStart. ARGV: stream id.
+ * KEYS: log, logStart, logDeleted. ARGV: stream id.
  * Returns {complete, entries}: the entries after the id, and whether the log still reaches back to
  * it (nothing after it was trimmed, and the log has not expired nor been lost by Redis since).
  * Trimming drops the oldest entries, so the `prev` of the oldest entry held is the newest entry
@@ -57,8 +81,10 @@ return {1, id, prev}`);
  * may exceed what a Lua number holds exactly (2^53).
  */
 export const AFTER = script(`
+${MARK_DELETED}
 local logKey = KEYS[1]
 local logStartKey = KEYS[2]
+local logDeletedKey = KEYS[3]
 local since = ARGV[1]
 local function lessDigits(a, b)
   if #a ~= #b then return #a < #b end
@@ -82,4 +108,25 @@ if #oldest > 0 then
 end
 local complete = 1
 if older(since, start) or older(since, dropped) then complete = 0 end
-return {complete, redis.call('XRANGE', logKey, '(' .. since, '+')}`);
+return {complete, markDeleted(logDeletedKey, redis.call('XRANGE', logKey, '(' .. since, '+'))}`);
+
+/**
+ * KEYS: log, logDeleted. ARGV: end ('+', or an exclusive '(id'), count.
+ * Returns up to count entries before the end, newest first, deleted ones marked.
+ */
+export const BEFORE = script(`
+${MARK_DELETED}
+return markDeleted(KEYS[2], redis.call('XREVRANGE', KEYS[1], ARGV[1], '-', 'COUNT', ARGV[2]))`);
+
+/**
+ * KEYS: log, logDeleted. ARGV: stream id.
+ * Tombstones the entry: reads give it back without its text, marked deleted, with its id and
+ * prev, so chains stay whole. The tombstones live as long as the log. Returns 0 when the log does
+ * not hold that entry.
+ */
+export const DELETE = script(`
+if #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], '1')
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+return 1`);

@@ -11,7 +11,7 @@ import {
   type HistoryOptions,
   type StoredMessage,
 } from "./history.js";
-import { AFTER, APPEND } from "./redis-scripts.js";
+import { AFTER, APPEND, BEFORE, DELETE } from "./redis-scripts.js";
 
 /** A stream entry as RESP2 returns it: [id, [field, value, ...]]. */
 type Entry = [string, string[]];
@@ -83,6 +83,7 @@ function fromEntry([streamId, fields]: Entry): StoredMessage {
   };
   const attrs = attrsOf(fields);
   if (attrs !== undefined) message.attrs = attrs;
+  if (value.deleted === "1") message.deleted = true;
   return message;
 }
 
@@ -109,7 +110,7 @@ export class RedisHistory implements History {
   }
 
   async append(log: string, entry: AppendEntry): Promise<AppendResult> {
-    const keys = [this.keys.log(log), this.keys.logStart(log)];
+    const keys = [this.keys.log(log), this.keys.logStart(log), this.keys.logDeleted(log)];
     if (entry.clientId !== undefined) keys.push(this.keys.logSeen(log, entry.from, entry.clientId));
     const args = [entry.from, entry.text, String(this.maxPerLog), String(this.ttlMs), String(this.clientIdTtlMs)];
     for (const [name, value] of Object.entries(entry.attrs ?? {})) args.push(ATTR_PREFIX + name, value);
@@ -126,19 +127,18 @@ export class RedisHistory implements History {
     };
     const attrs = fresh === 1 || firstFields === undefined ? entry.attrs : attrsOf(firstFields);
     if (attrs !== undefined) message.attrs = { ...attrs };
+    if (firstFields?.includes("deleted")) message.deleted = true;
     return { message, duplicate: fresh !== 1 };
   }
 
   async latest(log: string, limit: number): Promise<StoredMessage[]> {
-    const key = this.keys.log(log);
-    const entries = await this.redis.command<Entry[]>(key, ["XREVRANGE", key, "+", "-", "COUNT", String(limit)]);
-    return entries.reverse().map(fromEntry);
+    return this.newestBefore(log, "+", limit);
   }
 
   async after(log: string, id: string): Promise<AfterResult> {
     const [complete, entries] = await this.redis.run<[number, Entry[]]>(
       AFTER,
-      [this.keys.log(log), this.keys.logStart(log)],
+      [this.keys.log(log), this.keys.logStart(log), this.keys.logDeleted(log)],
       [toStreamId(id)],
     );
     return { messages: entries.map(fromEntry), complete: complete === 1 };
@@ -148,15 +148,25 @@ export class RedisHistory implements History {
     const streamId = toStreamId(id);
     // Redis refuses an exclusive end below which no id exists.
     if (streamId === FIRST_STREAM_ID) return [];
-    const key = this.keys.log(log);
-    const entries = await this.redis.command<Entry[]>(key, [
-      "XREVRANGE",
-      key,
-      `(${streamId}`,
-      "-",
-      "COUNT",
-      String(limit),
-    ]);
+    return this.newestBefore(log, `(${streamId}`, limit);
+  }
+
+  async delete(log: string, id: string): Promise<boolean> {
+    const deleted = await this.redis.run<number>(
+      DELETE,
+      [this.keys.log(log), this.keys.logDeleted(log)],
+      [toStreamId(id)],
+    );
+    return deleted === 1;
+  }
+
+  /** Up to `limit` messages before `end` (an XREVRANGE end), oldest first. */
+  private async newestBefore(log: string, end: string, limit: number): Promise<StoredMessage[]> {
+    const entries = await this.redis.run<Entry[]>(
+      BEFORE,
+      [this.keys.log(log), this.keys.logDeleted(log)],
+      [end, String(limit)],
+    );
     return entries.reverse().map(fromEntry);
   }
 

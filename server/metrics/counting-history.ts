@@ -35,6 +35,10 @@ export class CountingHistory implements History {
     return this.history.before(...args);
   }
 
+  delete(...args: Parameters<History["delete"]>): ReturnType<History["delete"]> {
+    return this.history.delete(...args);
+  }
+
   close(): Promise<void> {
     return this.history.close();
   }

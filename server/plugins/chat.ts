@@ -3,10 +3,18 @@ import fp from "fastify-plugin";
 import type { ErrorCode } from "../../protocol/index.js";
 import { attachChat, type ChatOptions } from "../chat/chat.js";
 import type { AdmissionOptions } from "../chat/admission.js";
+import { moderationActions, type ModerationActions } from "../chat/moderation-actions.js";
 import { tokenVerifier } from "../auth/tokens.js";
 import { claimTtlMs, type Config } from "../config.js";
 import { clientAddress } from "../limits/client-address.js";
 import type { Limits } from "../limits/limits.js";
+
+declare module "fastify" {
+  interface FastifyInstance {
+    /** Bans, unbans and message deletions, applied on every node. */
+    moderationActions: ModerationActions;
+  }
+}
 
 export interface ChatPluginOptions {
   config: Pick<Config, "historySize" | "maxMessageLength" | "trustProxy" | "auth">;
@@ -33,6 +41,7 @@ export const chatPlugin = fp(
       presence: stores.presence,
       history: stores.history,
       claims: stores.claims,
+      moderation: stores.moderation,
       tokens,
       claimTtlMs: claimTtlMs(options.config),
       log: app.log,
@@ -46,6 +55,10 @@ export const chatPlugin = fp(
       ...(options.onHandshakeRefused ? { onHandshakeRefused: options.onHandshakeRefused } : {}),
     };
     const chat = attachChat(chatOptions);
+    app.decorate(
+      "moderationActions",
+      moderationActions({ io: app.io, moderation: stores.moderation, history: stores.history }),
+    );
     app.addHook("onReady", async () => {
       await stores.presence.start();
       await stores.addressSockets.start();

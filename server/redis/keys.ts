@@ -38,6 +38,12 @@ export function redisKeys(prefix: string) {
     logStart: (log: string) => `${prefix}:{h:${log}}:start`,
     /** What a clientId produced in a log, for deduplication. */
     logSeen: (log: string, from: string, clientId: string) => `${prefix}:{h:${log}}:seen:${from}:${clientId}`,
+    /** Hash of the log's deleted message ids (tombstones); it lives as long as the log. */
+    logDeleted: (log: string) => `${prefix}:{h:${log}}:deleted`,
+    /** JSON {until, reason} of a user's ban; expires when the ban ends. */
+    ban: (user: string) => `${prefix}:{u:${user}}:ban`,
+    /** A user's mute in a room: its end, epoch ms; expires then. */
+    mute: (room: string, user: string) => `${prefix}:{r:${room}}:mute:${user}`,
   };
 }
 

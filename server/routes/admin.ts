@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from "fastify";
-import { ErrorCode, checkName, type Notice } from "../../protocol/index.js";
+import { ErrorCode, checkName } from "../../protocol/index.js";
 import type { ChatServer } from "../chat/chat.js";
-import { roomChannel, userChannel } from "../chat/rooms.js";
+import { operatorActions } from "../chat/operator-actions.js";
 import { clusterSeries, seriesStart } from "../metrics/cluster-series.js";
 import type { SeriesStore } from "../metrics/series.js";
 import { busiestRooms } from "../presence/busiest-rooms.js";
@@ -26,6 +26,7 @@ const fail = (reply: FastifyReply, status: number, code: string, message: string
 /** Operator endpoints behind `Authorization: Bearer <ADMIN_TOKEN>`; they act cluster-wide. */
 export async function adminRoutes(app: FastifyInstance, options: AdminOptions): Promise<void> {
   const { io, presence } = options;
+  const operator = operatorActions({ io, presence });
 
   app.addHook("onRequest", bearerGuard(options));
 
@@ -40,10 +41,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminOptions): 
   app.post<{ Params: { user: string } }>("/admin/users/:user/kick", async (request, reply) => {
     const user = checkName(request.params.user, "user");
     if (!user.ok) return fail(reply, 400, ErrorCode.BadRequest, user.reason);
-    const nodes = await presence.nodesOf(user.name);
-    // A plain disconnect ("io server disconnect") tells the client not to reconnect on its own.
-    io.in(userChannel(user.name)).disconnectSockets(false);
-    return { ok: true, user: user.name, nodes };
+    return { ok: true, ...(await operator.kick(user.name)) };
   });
 
   /** Posts a notice to one room, or to everyone without `room`. */
@@ -60,16 +58,9 @@ export async function adminRoutes(app: FastifyInstance, options: AdminOptions): 
       },
     },
     async (request, reply) => {
-      const notice: Notice = { text: request.body.text, ts: Date.now() };
-      if (request.body.room === undefined) {
-        io.emit("notice", notice);
-      } else {
-        const room = checkName(request.body.room, "room");
-        if (!room.ok) return fail(reply, 400, ErrorCode.BadRequest, room.reason);
-        notice.room = room.name;
-        io.to(roomChannel(room.name)).emit("notice", notice);
-      }
-      return { ok: true, notice };
+      const room = request.body.room === undefined ? undefined : checkName(request.body.room, "room");
+      if (room !== undefined && !room.ok) return fail(reply, 400, ErrorCode.BadRequest, room.reason);
+      return { ok: true, notice: operator.notice(request.body.text, room?.name) };
     },
   );
 

@@ -1,6 +1,7 @@
 import { claimTtlMs, type Config } from "../config.js";
 import { MemoryClaims } from "../claims/memory.js";
 import { MemoryHistory } from "../history/memory.js";
+import { MemoryModeration } from "../moderation/memory.js";
 import { MemoryPresence } from "../presence/memory.js";
 import { MemoryAddressSockets } from "../limits/address-sockets.js";
 import { memoryRateLimiters } from "../limits/rate-limiters.js";
@@ -21,6 +22,7 @@ export function memoryStores(config: Config, instruments: StoreInstruments = {})
     rateLimiters: memoryRateLimiters,
     addressSockets: new MemoryAddressSockets(),
     claims: new MemoryClaims(claimTtlMs(config)),
+    moderation: new MemoryModeration(),
     subscribed: async () => {},
     subscriptionListeners: () => 0,
     isUp: () => true,

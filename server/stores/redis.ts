@@ -6,6 +6,7 @@ import { RedisHistory } from "../history/redis.js";
 import { RedisPresence } from "../presence/redis.js";
 import type { StoreInstruments, Stores } from "./stores.js";
 import { RedisClaims } from "../claims/redis.js";
+import { RedisModeration } from "../moderation/redis.js";
 import { openRedis } from "../redis/connection.js";
 import { redisKeys } from "../redis/keys.js";
 import { RedisAddressSockets } from "../limits/address-sockets-redis.js";
@@ -66,6 +67,7 @@ export async function openRedisStores(
       heartbeatTtlMs: config.heartbeatTtlMs,
     }),
     claims: new RedisClaims(connection, keys, claimTtlMs(config)),
+    moderation: new RedisModeration(connection, keys),
     adapter: metrics ? countingAdapter(adapter, metrics) : adapter,
     async subscribed(room: string) {
       let timer: NodeJS.Timeout | undefined;

@@ -3,6 +3,7 @@ import type { NameClaims } from "../claims/claims.js";
 import type { History } from "../history/history.js";
 import type { AddressSockets } from "../limits/address-sockets.js";
 import type { RateLimiterFactory } from "../limits/rate-limiters.js";
+import type { Moderation } from "../moderation/moderation.js";
 import type { SeriesStore } from "../metrics/series.js";
 import type { Tallies } from "../metrics/tallies.js";
 import type { NodeVitals, Presence } from "../presence/presence.js";
@@ -15,6 +16,8 @@ export interface Stores {
   presence: Presence;
   history: History;
   claims: NameClaims;
+  /** Bans and mutes, the same on every node. */
+  moderation: Moderation;
   /** Makes the rate limiters: counted in Redis for the whole cluster, or in memory on one node. */
   rateLimiters: RateLimiterFactory;
   /** Open sockets per client address, for the whole cluster. */

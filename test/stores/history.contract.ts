@@ -140,6 +140,34 @@ export function describeHistoryContract(name: string, open: OpenHistory): void {
       });
     });
 
+    describe("delete", () => {
+      it("leaves a tombstone: every read answers it without text, marked deleted, with its id and prev", async () => {
+        const { history } = await given();
+        const [first, second, third] = await appendTexts(history, "room:d", ["one", "two", "three"]);
+        const secret = await history.append("room:d", { from: "bob", text: "oops", clientId: "c-oops" });
+        expect(await history.delete("room:d", second!.id)).toBe(true);
+        expect(await history.delete("room:d", secret.message.id)).toBe(true);
+        const tombstone = { ...second!, text: "", deleted: true };
+        const secretTombstone = { ...secret.message, text: "", deleted: true };
+
+        expect(await history.latest("room:d", 10)).toEqual([first, tombstone, third, secretTombstone]);
+        expect(await history.before("room:d", third!.id, 10)).toEqual([first, tombstone]);
+        expect(await history.after("room:d", first!.id)).toEqual({
+          messages: [tombstone, third, secretTombstone],
+          complete: true,
+        });
+        // A resent clientId answers the tombstone, not the text.
+        const resent = await history.append("room:d", { from: "bob", text: "oops", clientId: "c-oops" });
+        expect(resent).toEqual({ message: secretTombstone, duplicate: true });
+        // Deleting again is harmless; an id the log does not hold is not deleted.
+        expect(await history.delete("room:d", second!.id)).toBe(true);
+        expect(await history.delete("room:d", formatMessageId(1, 0))).toBe(false);
+        expect(await history.delete("room:none", first!.id)).toBe(false);
+        const next = await history.append("room:d", { from: "ann", text: "after" });
+        expect(next.message.prev).toBe(secret.message.id);
+      });
+    });
+
     describe("latest and before", () => {
       it("latest returns the newest messages, oldest first", async () => {
         const { history } = await given();
