@@ -1,8 +1,8 @@
 /**
  * Process errors on a real node process (the build in dist/): an uncaught exception or unhandled
  * rejection is logged and shuts the node down in order, as SIGTERM does, then exits 1; a second
- * signal during a shutdown exits at once. The crash comes from a test-only preload under
- * test/fixtures (NODE_OPTIONS=--import), on SIGWINCH, so that the server holds no test hook.
+ * signal during a shutdown exits at once. The crash comes from a test-only preload (NODE_OPTIONS=
+ * --import of a data: URL), on SIGWINCH, so that the server holds no test hook.
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
@@ -13,8 +13,16 @@ import { freePort, RedisServer, uniquePrefix } from "./support/redis-server.js";
 
 const run = promisify(execFile);
 
-/** NODE_OPTIONS that load a test/fixtures preload, TypeScript through tsx's loader. */
-const preload = (fixture: string) => `--import=tsx --import=${new URL(`./fixtures/${fixture}`, import.meta.url).href}`;
+/**
+ * NODE_OPTIONS that preload `source`, inline as a data: URL. Plain JavaScript: a TypeScript file
+ * through tsx's loader fails in Node 20's loader-hooks thread, which NODE_OPTIONS reaches too.
+ */
+const preload = (source: string) => `--import=data:text/javascript,${encodeURIComponent(source)}`;
+
+/** SIGWINCH, a signal the server leaves alone, makes a promise reject with no handler. */
+const REJECT_ON_SIGWINCH = `process.on("SIGWINCH", () => { void Promise.reject(new Error("injected rejection")); });`;
+/** SIGWINCH throws an exception nobody catches. */
+const THROW_ON_SIGWINCH = `process.on("SIGWINCH", () => { setImmediate(() => { throw new Error("injected exception"); }); });`;
 
 describe("process errors", () => {
   let redis: RedisServer;
@@ -50,8 +58,8 @@ describe("process errors", () => {
   });
 
   for (const [kind, fixture, message] of [
-    ["an unhandled rejection", "reject-on-sigwinch.ts", "injected rejection"],
-    ["an uncaught exception", "throw-on-sigwinch.ts", "injected exception"],
+    ["an unhandled rejection", REJECT_ON_SIGWINCH, "injected rejection"],
+    ["an uncaught exception", THROW_ON_SIGWINCH, "injected exception"],
   ] as const) {
     it(`${kind} is logged, then the node shuts down in order and exits 1`, async () => {
       const [crashing, other] = await Promise.all([
