@@ -130,8 +130,16 @@ describe("the HTTP API on two nodes", () => {
     expect(online).toMatchObject({ status: 201, body: { ok: true, online: true } });
     expect(online.body.held).toBeUndefined();
     const sent = online.body.message as DirectMessage;
-    expect(sent).toMatchObject({ from: billing, to: alice, text: "live one", feedId: expect.any(String) });
-    expect(await live).toMatchObject({ id: sent.id, from: billing, to: alice, text: "live one" });
+    // The answer is the sender's copy: "billing" is nobody's name, so it keeps no DM feed.
+    expect(sent).toMatchObject({ from: billing, to: alice, text: "live one" });
+    expect(sent.feedId).toBeUndefined();
+    expect(await live).toMatchObject({
+      id: sent.id,
+      from: billing,
+      to: alice,
+      text: "live one",
+      feedId: expect.any(String),
+    });
 
     await leave(aliceSocket);
     await expect
@@ -154,6 +162,19 @@ describe("the HTTP API on two nodes", () => {
       "the held DM",
     );
     expect(held).toMatchObject({ from: billing, to: alice, text: "while you were out" });
+  });
+
+  it("a DM sent as a name nobody claimed stays out of that name's feed, for whoever claims it later", async () => {
+    const [alice, helpdesk] = names("alice", "helpdesk");
+    const sent = await api[0]!("POST", `${pathOf("users", alice)}/messages`, {
+      ...publish,
+      body: { from: helpdesk, text: "ticket 7 is closed" },
+    });
+    expect(sent.status).toBe(201);
+    // A later claim of the name gets only what comes after it.
+    const claimer = await socketOn(1, helpdesk, newKey());
+    const feed = await within(claimer.timeout(DEADLINE_MS).emitWithAck("dm:sync", {}), "dm:sync");
+    expect(feed).toEqual({ ok: true, messages: [], recovered: true });
   });
 
   it("lists the rooms with members, page by page, and a room's members, cluster-wide", async () => {

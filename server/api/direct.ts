@@ -21,8 +21,8 @@ export function directRoutes(app: FastifyInstance, deps: ApiDeps): void {
         tags: ["messages"],
         summary: "Send a DM to a user",
         description:
-          "Sent exactly like a socket's `dm:send` from `from`, which counts as proven (the DM goes to " +
-          "its DM feed): live to every socket of both users, on every node. When the recipient is " +
+          "Sent exactly like a socket's `dm:send` from `from` (the DM goes to `from`'s DM feed when the " +
+          "name is someone's: claimed, or any name in token mode): live to every socket of both users, on every node. When the recipient is " +
           "offline it is held for their next connection, if their name is claimed (or in token mode); " +
           "`held: false` says it is not. A banned sender is refused (`forbidden`, with `until`). Idempotent on `clientId` or the `Idempotency-Key` header " +
           "(a repeat answers the first DM, and sends nothing again). Scope: publish.",
@@ -59,7 +59,9 @@ export function directRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const key = idempotencyKey(request.headers["idempotency-key"], request.body.clientId);
       const send = deps.validate.direct({ to: request.params.user, text: request.body.text, clientId: key });
       await mustNotBeBanned(deps.moderation, from);
-      const result = await deps.direct.send({ user: from, proven: true }, send);
+      // A name nobody proved keeps no feed: whoever claims it later must not read what was sent as it.
+      const proven = await deps.direct.keepsFeed(from);
+      const result = await deps.direct.send({ user: from, proven }, send);
       return reply.code(201).send({ ok: true, ...result });
     },
   );

@@ -78,6 +78,8 @@ export function directMessages(options: DirectOptions) {
   const keepsFeed = async (user: string) => options.tokenMode || (await claims.isClaimed(user));
 
   return {
+    /** Whether `user` has a DM feed: their name is someone's (claimed with a key, or any name in token mode). */
+    keepsFeed,
     /**
      * Sends a DM: counts it against the sender's limit, stores it, and delivers it live to both
      * sides' sockets on every node, holding it for a recipient who is offline.
