@@ -5,6 +5,7 @@ import Fastify, { LogController, type FastifyInstance } from "fastify";
 import type { Config } from "./config.js";
 import { clientAddress } from "./limits/client-address.js";
 import { Limits } from "./limits/limits.js";
+import { nodeCapacity } from "./limits/node-capacity.js";
 import { securityHeaders } from "./plugins/security-headers.js";
 import { chatPlugin } from "./plugins/chat.js";
 import { socketIoPlugin } from "./plugins/socket-io.js";
@@ -59,9 +60,12 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const instruments = nodeInstruments({ metrics: metrics.enabled, dashboard: admin });
   await app.register(storesPlugin, { config, stores: options.stores, instruments: instruments.stores });
   await app.register(securityHeaders, { trustProxy: config.trustProxy });
+  // Client connections on this node, against MAX_CONNECTIONS (HTTP requests are not counted).
+  const capacity = nodeCapacity(config.maxConnections, app.log);
   await app.register(healthRoutes, {
     nodeId: config.nodeId,
-    notReadyBecause: () => (shuttingDown ? "shutting down" : app.stores.isUp() ? undefined : "store unreachable"),
+    notReadyBecause: () =>
+      shuttingDown ? "shutting down" : !app.stores.isUp() ? "store unreachable" : capacity.full ? "full" : undefined,
   });
   await app.register(authModeRoutes, { tokenMode: config.auth.tokenKey !== undefined });
   const origins = { allowedOrigins: config.allowedOrigins, publicUrl: config.publicUrl, trustProxy: config.trustProxy };
@@ -76,17 +80,19 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   if (config.bridge.enabled) {
     // Before the chat plugin: preClose hooks run in order, and the bridge's must close its
     // sockets while the stores the chat plugin closes are still open.
-    await app.register(seedBridgePlugin, { config, origins, limits, refusing: () => shuttingDown });
+    await app.register(seedBridgePlugin, { config, origins, limits, capacity, refusing: () => shuttingDown });
   }
   await app.register(chatPlugin, {
     config,
     limits,
+    capacity,
     ...(instruments.handshakeRefused ? { onHandshakeRefused: instruments.handshakeRefused } : {}),
   });
   if (metrics.enabled) {
     await app.register(metricsPlugin, {
       nodeId: config.nodeId,
       tallies: instruments.tallies,
+      capacity,
       cluster: config.redisUrls.length > 0,
       // A wrong scrape token counts as a failed admin sign-in: one limit for guessing either.
       ...(metrics.token !== undefined

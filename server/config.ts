@@ -2,6 +2,7 @@ import { createPublicKey, X509Certificate } from "node:crypto";
 import { hostname } from "node:os";
 import { fileURLToPath } from "node:url";
 import proxyAddr from "@fastify/proxy-addr";
+import { defaultMaxConnections, readMachineLimits, type MachineLimits } from "./limits/machine.js";
 import { readMetricsConfig, type MetricsConfig } from "./metrics/config.js";
 
 /** Log levels pino understands. */
@@ -14,6 +15,21 @@ export interface Config {
   port: number;
   /** Interface to bind. @default "0.0.0.0" */
   host: string;
+  /**
+   * LISTEN_BACKLOG: connections the kernel queues for `accept` (a connect storm waits there), at
+   * most the kernel's `net.core.somaxconn`. @default 4096
+   */
+  listenBacklog: number;
+  /** LISTEN_BACKLOG as set, when above `somaxconn` and so lowered to it (a start-up warning). */
+  requestedListenBacklog?: number;
+  /**
+   * MAX_CONNECTIONS: client connections (Socket.IO and seed-bridge sockets) this node holds. Past
+   * it the node refuses new ones (`unavailable`, "node full") and `/readyz` answers 503; 0 means
+   * no cap. @default the open-files limit less a reserve (`defaultMaxConnections`)
+   */
+  maxConnections: number;
+  /** What the machine allowed at start: the defaults above derive from it. */
+  machine: MachineLimits;
   /**
    * Redis seed URLs. Empty: one node with in-memory state. Several URLs, or `redisCluster`,
    * mean a Redis Cluster.
@@ -428,6 +444,23 @@ export function configWarnings(config: Config): ConfigWarning[] {
         "without it this process runs one node",
     });
   }
+  if (config.requestedListenBacklog !== undefined) {
+    warnings.push({
+      variable: "LISTEN_BACKLOG",
+      message:
+        `lowered from ${config.requestedListenBacklog} to ${config.listenBacklog}, the kernel's net.core.somaxconn ` +
+        "(raise it with sysctl for a longer backlog)",
+    });
+  }
+  const withReserve = defaultMaxConnections(config.machine);
+  if (config.machine.openFiles !== undefined && config.maxConnections > withReserve) {
+    warnings.push({
+      variable: "MAX_CONNECTIONS",
+      message:
+        `${config.maxConnections} leaves too few of the ${config.machine.openFiles} files this process may open ` +
+        `for Redis, HTTP and logs: past ${withReserve} connections, new ones may fail with EMFILE instead of "node full"`,
+    });
+  }
   if (!tls && (ca !== undefined || !rejectUnauthorized)) {
     warnings.push({
       variable: ca !== undefined ? "REDIS_TLS_CA" : "REDIS_TLS_REJECT_UNAUTHORIZED",
@@ -512,6 +545,20 @@ function bridgeConfig(env: Env): BridgeConfig {
   };
 }
 
+/** LISTEN_BACKLOG's default: a connect storm of thousands of handshakes waits in the kernel, not refused. */
+const DEFAULT_LISTEN_BACKLOG = 4096;
+
+/** LISTEN_BACKLOG, lowered to `somaxconn` (the kernel would lower it silently); the value set when it was. */
+function listenBacklog(env: Env, machine: MachineLimits): Pick<Config, "listenBacklog" | "requestedListenBacklog"> {
+  const requested = integer(env, "LISTEN_BACKLOG", DEFAULT_LISTEN_BACKLOG, 1, MAX);
+  const granted = Math.min(requested, machine.somaxconn ?? requested);
+  // Only a value the operator set is worth a warning: the default follows the machine quietly.
+  const set = (env.LISTEN_BACKLOG ?? "").trim() !== "";
+  return granted < requested && set
+    ? { listenBacklog: granted, requestedListenBacklog: requested }
+    : { listenBacklog: granted };
+}
+
 /** What a node id may be: it appears in Redis keys and logs. */
 const NODE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 
@@ -536,11 +583,13 @@ function workerNodeIds(env: Env, workers: number): string[] {
 /**
  * Reads and validates the configuration from environment variables.
  *
+ * @param machine What the machine allows (read from /proc by default): MAX_CONNECTIONS and
+ *   LISTEN_BACKLOG derive from it.
  * @throws ConfigError naming the first bad variable.
  * @example
  * const config = loadConfig(process.env);
  */
-export function loadConfig(env: Env = process.env): Config {
+export function loadConfig(env: Env = process.env, machine: MachineLimits = readMachineLimits()): Config {
   const logLevel = (env.LOG_LEVEL ?? "info").trim() as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError("LOG_LEVEL", `expected one of ${LOG_LEVELS.join(", ")}, got "${logLevel}"`);
@@ -561,6 +610,9 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     port: integer(env, "PORT", 3000, 0, 65535),
     host: (env.HOST ?? "").trim() || "0.0.0.0",
+    ...listenBacklog(env, machine),
+    maxConnections: integer(env, "MAX_CONNECTIONS", defaultMaxConnections(machine), 0, MAX),
+    machine,
     redisUrls: urls,
     redisCluster: flag(env, "REDIS_CLUSTER"),
     redisPrefix,

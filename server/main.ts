@@ -29,9 +29,14 @@ async function runNode(config: Config): Promise<void> {
   const { buildApp } = await import("./app.js");
   const app = await buildApp(config);
   for (const { variable, message } of configWarnings(config)) app.log.warn({ variable }, message);
-  await app.listen({ port: config.port, host: config.host });
+  await app.listen({ port: config.port, host: config.host, backlog: config.listenBacklog });
   app.log.info(
-    { redis: config.redisUrls.map(redact), mode: config.redisUrls.length > 0 ? "cluster" : "embedded" },
+    {
+      redis: config.redisUrls.map(redact),
+      mode: config.redisUrls.length > 0 ? "cluster" : "embedded",
+      maxConnections: config.maxConnections,
+      listenBacklog: config.listenBacklog,
+    },
     "roomcast is listening",
   );
 

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, configWarnings, loadConfig, type LimitsConfig } from "../server/config.js";
+import { FALLBACK_MAX_CONNECTIONS, readMachineLimits } from "../server/limits/machine.js";
 import { within } from "./support/clients.js";
 
 const MAIN = fileURLToPath(new URL("../dist/server/main.js", import.meta.url));
@@ -65,6 +66,8 @@ const CONFIG_VARIABLES = [
   "METRICS",
   "METRICS_TOKEN",
   "API_TOKENS",
+  "MAX_CONNECTIONS",
+  "LISTEN_BACKLOG",
   ...Object.keys(LIMIT_DEFAULTS),
 ];
 
@@ -114,6 +117,8 @@ describe("a bad configuration value stops the process with one line naming the v
     ["REDIS_TLS_CA", "not a certificate"],
     ["REDIS_TLS_REJECT_UNAUTHORIZED", "no"],
     ["WEB_CONCURRENCY", "two"],
+    ["MAX_CONNECTIONS", "-1"],
+    ["LISTEN_BACKLOG", "0"],
   ];
   for (const [variable, value] of cases) {
     it(`${variable}=${JSON.stringify(value)}`, async () => {
@@ -494,5 +499,57 @@ describe("WEB_CONCURRENCY: nodes in one process, named NODE_ID-<index>", () => {
       "invalid NODE_ID: with WEB_CONCURRENCY=11 each worker is named NODE_ID-<index> (or hostname-<index>): " +
         "expected at most 61 characters of A-Z a-z 0-9 _ . -",
     );
+  });
+});
+
+describe("MAX_CONNECTIONS and LISTEN_BACKLOG: what the machine allows", () => {
+  const machine = readMachineLimits();
+
+  it("reads the open-files limit and somaxconn from /proc (this is Linux)", () => {
+    const limits = readFileSync("/proc/self/limits", "utf8");
+    const soft = /^Max open files\s+(\d+)/m.exec(limits)?.[1];
+    expect(machine.openFiles).toBe(Number(soft));
+    expect(machine.somaxconn).toBe(Number(readFileSync("/proc/sys/net/core/somaxconn", "utf8").trim()));
+  });
+
+  it("MAX_CONNECTIONS defaults to the open-files limit less 5 % (at least 256) for Redis, HTTP and logs", () => {
+    const openFiles = machine.openFiles!;
+    expect(loadConfig({}).maxConnections).toBe(openFiles - Math.max(256, Math.ceil(openFiles * 0.05)));
+    expect(loadConfig({}, { openFiles: 20_000 }).maxConnections).toBe(19_000);
+    expect(loadConfig({}, { openFiles: 1024 }).maxConnections).toBe(768);
+    expect(loadConfig({}, { openFiles: 100 }).maxConnections).toBe(1);
+    expect(loadConfig({}, {}).maxConnections).toBe(FALLBACK_MAX_CONNECTIONS);
+  });
+
+  it("MAX_CONNECTIONS: a whole number, 0 for no cap; above the default it warns", () => {
+    expect(loadConfig({ MAX_CONNECTIONS: "0" }).maxConnections).toBe(0);
+    expect(loadConfig({ MAX_CONNECTIONS: " 3 " }).maxConnections).toBe(3);
+    expect(refusal({ MAX_CONNECTIONS: "-1" })).toBe('invalid MAX_CONNECTIONS: expected a whole number, got "-1"');
+    expect(refusal({ MAX_CONNECTIONS: "lots" })).toBe('invalid MAX_CONNECTIONS: expected a whole number, got "lots"');
+    expect(refusal({ MAX_CONNECTIONS: "1000000001" })).toMatch(/^invalid MAX_CONNECTIONS: expected 0 to /);
+    const warned = (env: Record<string, string>) =>
+      configWarnings(loadConfig(env, { openFiles: 20_000, somaxconn: 4096 })).map((warning) => warning.variable);
+    expect(warned({})).toEqual([]);
+    expect(warned({ MAX_CONNECTIONS: "19000" })).toEqual([]);
+    expect(warned({ MAX_CONNECTIONS: "0" })).toEqual([]);
+    expect(warned({ MAX_CONNECTIONS: "19001" })).toEqual(["MAX_CONNECTIONS"]);
+  });
+
+  it("LISTEN_BACKLOG: 4096 by default, at most somaxconn; a value set above it is lowered with a warning", () => {
+    expect(loadConfig({}).listenBacklog).toBe(Math.min(4096, machine.somaxconn ?? 4096));
+    expect(loadConfig({}, { somaxconn: 65_535 }).listenBacklog).toBe(4096);
+    expect(loadConfig({}, {}).listenBacklog).toBe(4096);
+    // The default follows a small somaxconn quietly.
+    const quiet = loadConfig({}, { somaxconn: 128 });
+    expect(quiet.listenBacklog).toBe(128);
+    expect(configWarnings(quiet)).toEqual([]);
+    const lowered = loadConfig({ LISTEN_BACKLOG: "8192" }, { somaxconn: 4096 });
+    expect(lowered).toMatchObject({ listenBacklog: 4096, requestedListenBacklog: 8192 });
+    expect(configWarnings(lowered)).toEqual([
+      { variable: "LISTEN_BACKLOG", message: expect.stringMatching(/^lowered from 8192 to 4096, the kernel's/) },
+    ]);
+    expect(loadConfig({ LISTEN_BACKLOG: "511" }, { somaxconn: 4096 }).listenBacklog).toBe(511);
+    expect(refusal({ LISTEN_BACKLOG: "0" })).toMatch(/^invalid LISTEN_BACKLOG: expected 1 to /);
+    expect(refusal({ LISTEN_BACKLOG: "many" })).toBe('invalid LISTEN_BACKLOG: expected a whole number, got "many"');
   });
 });

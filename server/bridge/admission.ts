@@ -9,6 +9,7 @@ import { banMessage } from "../moderation/refusals.js";
 import { connectionGate } from "../limits/connection-gate.js";
 import type { AddressSockets } from "../limits/address-sockets.js";
 import type { Limits } from "../limits/limits.js";
+import { nodeFullError, type NodeCapacity, type ReleasePlace } from "../limits/node-capacity.js";
 import type { Presence } from "../presence/presence.js";
 import { BridgeRefusal } from "./refusal.js";
 import { parseSeedPath } from "./seed-path.js";
@@ -21,6 +22,8 @@ export interface BridgeAdmissionOptions {
   /** Token mode: verifies `?token=`. Open mode: undefined. */
   tokens: TokenVerifier | undefined;
   limits: Limits;
+  /** This node's cap on client connections, shared with Socket.IO: a full node answers 503. */
+  capacity: NodeCapacity;
   addressSockets: AddressSockets;
   /** The client's address, behind trusted proxies the one they forwarded for. */
   addressOf: (req: IncomingMessage) => string;
@@ -41,11 +44,14 @@ export interface BridgeAdmitted {
   expiresAt?: number;
   /** The address counted for it ("" when per-address counting is off). */
   address: string;
+  /** Gives back its place on the node (MAX_CONNECTIONS), once. */
+  releasePlace: ReleasePlace;
 }
 
 /**
  * Admits a bridge upgrade under the rules every Socket.IO handshake follows, before the WebSocket
- * opens, so that a refusal is an HTTP status with a reason: the path's names, the Origin
+ * opens, so that a refusal is an HTTP status with a reason: a place on the node (503 when it is
+ * full), the path's names, the Origin
  * allow-list, the per-address limits, who the user is (token mode: `?token=`, whose `sub` must be
  * the path's user and whose `rooms` must allow the room; open mode: a name nobody claimed, since
  * the original protocol has no key to prove a claim), the user's socket cap, and the join limit.
@@ -81,28 +87,37 @@ export function bridgeAdmission(options: BridgeAdmissionOptions) {
      */
     async admit(req: IncomingMessage): Promise<BridgeAdmitted> {
       if (options.refusing()) throw new BridgeRefusal(503, "this node is shutting down, connect again");
-      const { room, user, token } = parseSeedPath(req.url ?? "");
-      if (!options.originAllowed(req)) throw new BridgeRefusal(403, "this page's origin may not open a socket here");
-      const address = await gate.enterAddress(options.addressOf(req));
+      const releasePlace = options.capacity.enter();
+      if (!releasePlace) throw new BridgeRefusal(503, nodeFullError(options.capacity.max).message);
       try {
-        const identity = await identify(room, user, token);
-        const ban = await options.moderation.banOf(user);
-        if (ban) throw new BridgeRefusal(403, banMessage(ban));
-        await gate.enterUser(presence, user);
+        const { room, user, token } = parseSeedPath(req.url ?? "");
+        if (!options.originAllowed(req)) throw new BridgeRefusal(403, "this page's origin may not open a socket here");
+        const address = await gate.enterAddress(options.addressOf(req));
         try {
-          await limits.joins.take(user);
+          const identity = await identify(room, user, token);
+          const ban = await options.moderation.banOf(user);
+          if (ban) throw new BridgeRefusal(403, banMessage(ban));
+          await gate.enterUser(presence, user);
+          try {
+            await limits.joins.take(user);
+          } catch (error) {
+            await presence.userDisconnected(user).catch(() => undefined);
+            throw error;
+          }
+          return { room, user, address, releasePlace, ...identity };
         } catch (error) {
-          await presence.userDisconnected(user).catch(() => undefined);
+          await gate.leaveAddress(address);
           throw error;
         }
-        return { room, user, address, ...identity };
       } catch (error) {
-        await gate.leaveAddress(address);
+        releasePlace();
         throw error;
       }
     },
     /** Undoes `admit` for a client that never opened, or the counts of one that closed. */
     async release(admitted: BridgeAdmitted): Promise<void> {
+      // The socket is closed (or never opened): its place is free now, whatever the stores answer.
+      admitted.releasePlace();
       try {
         await presence.userDisconnected(admitted.user);
         // A name stays claimed for a full period after its last connection.

@@ -9,10 +9,11 @@ import { makeValidators } from "../chat/validate.js";
 import type { Config } from "../config.js";
 import { clientAddress } from "../limits/client-address.js";
 import type { Limits } from "../limits/limits.js";
+import type { NodeCapacity } from "../limits/node-capacity.js";
 import { originPolicy, type OriginPolicyOptions } from "../origin.js";
 import { bridgeAdmission, type BridgeAdmitted } from "./admission.js";
 import { BridgeConnection } from "./connection.js";
-import { refuseUpgrade, toRefusal } from "./refusal.js";
+import { BridgeRefusal, refuseUpgrade, toRefusal } from "./refusal.js";
 import { VirtualMembers } from "./room-members.js";
 import { seedFrames } from "./seed-frames.js";
 import { SEED_PATH_PREFIX } from "./seed-path.js";
@@ -21,6 +22,8 @@ export interface SeedBridgePluginOptions {
   config: Pick<Config, "maxMessageLength" | "trustProxy" | "auth" | "bridge">;
   origins: OriginPolicyOptions;
   limits: Limits;
+  /** This node's cap on client connections, shared with Socket.IO. */
+  capacity: NodeCapacity;
   /** While true, the node is shutting down: upgrades are refused. */
   refusing: () => boolean;
 }
@@ -46,6 +49,7 @@ export const seedBridgePlugin = fp(
       moderation: stores.moderation,
       tokens: tokenVerifier(config.auth),
       limits,
+      capacity: options.capacity,
       addressSockets: stores.addressSockets,
       addressOf: clientAddress(config.trustProxy),
       originAllowed: originPolicy(options.origins),
@@ -83,8 +87,10 @@ export const seedBridgePlugin = fp(
         admitted = await admission.admit(req);
       } catch (error) {
         const refusal = toRefusal(error, stores.isUp());
-        if (refusal.status >= 500) app.log.warn({ err: error }, "refused a bridge connection");
-        else app.log.debug({ status: refusal.status, reason: refusal.message }, "refused a bridge connection");
+        // A failure is worth a warning; a refusal the node chose (full, shutting down) is not, per client.
+        if (refusal.status >= 500 && !(error instanceof BridgeRefusal)) {
+          app.log.warn({ err: error }, "refused a bridge connection");
+        } else app.log.debug({ status: refusal.status, reason: refusal.message }, "refused a bridge connection");
         refuseUpgrade(socket, refusal);
         return;
       }

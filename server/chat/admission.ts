@@ -7,6 +7,7 @@ import { CodedError } from "../errors.js";
 import { connectionGate } from "../limits/connection-gate.js";
 import type { AddressSockets } from "../limits/address-sockets.js";
 import type { Limits } from "../limits/limits.js";
+import { nodeFullError, type NodeCapacity } from "../limits/node-capacity.js";
 import type { Moderation } from "../moderation/moderation.js";
 import { bannedError } from "../moderation/refusals.js";
 import type { Presence } from "../presence/presence.js";
@@ -21,6 +22,8 @@ export interface AdmissionOptions {
   moderation: Moderation;
   tokens: TokenVerifier | undefined;
   limits: Limits;
+  /** This node's cap on client connections: a socket holds a place until its connection closes. */
+  capacity: NodeCapacity;
   addressSockets: AddressSockets;
   /** The client's address, behind trusted proxies the one they forwarded for. */
   addressOf: (req: IncomingMessage) => string;
@@ -45,9 +48,9 @@ export interface Admitted {
 }
 
 /**
- * Admits handshakes: within the per-address limits, a proven or free user under their socket
- * cap, subscribed to their user room, and counted online, all before the client hears it is
- * connected. From then on no DM can miss the socket, and the user is online on every node.
+ * Admits handshakes: on a node that is not full, within the per-address limits, a proven or free
+ * user under their socket cap, subscribed to their user room, and counted online, all before the
+ * client hears it is connected. From then on no DM can miss the socket, and the user is online on every node.
  */
 export function admission(options: AdmissionOptions) {
   const { io, presence } = options;
@@ -56,17 +59,39 @@ export function admission(options: AdmissionOptions) {
   const gate = connectionGate(options.limits, options.addressSockets, options.log);
 
   async function admit(socket: ServerSocket): Promise<Admitted> {
-    const address = await gate.enterAddress(options.addressOf(socket.request));
+    const release = takePlace(socket);
     try {
-      const identity = await identify(socket.handshake.auth);
-      const ban = await options.moderation.banOf(identity.user);
-      if (ban) throw bannedError(ban);
-      await join(socket, identity);
-      return { identity, address };
+      const address = await gate.enterAddress(options.addressOf(socket.request));
+      try {
+        const identity = await identify(socket.handshake.auth);
+        const ban = await options.moderation.banOf(identity.user);
+        if (ban) throw bannedError(ban);
+        await join(socket, identity);
+        return { identity, address };
+      } catch (error) {
+        await gate.leaveAddress(address);
+        throw error;
+      }
     } catch (error) {
-      await gate.leaveAddress(address);
+      socket.conn.off("close", release);
+      release();
       throw error;
     }
+  }
+
+  /**
+   * Takes the socket's place on the node, given back when its engine connection closes: that is
+   * when its file is freed, and the one event that follows every admitted handshake, even one
+   * whose client leaves before Socket.IO serves it.
+   *
+   * @throws CodedError `unavailable` "node full" at MAX_CONNECTIONS (the SDK tries its next URL).
+   */
+  function takePlace(socket: ServerSocket): () => void {
+    const release = options.capacity.enter();
+    if (!release) throw nodeFullError(options.capacity.max);
+    if (socket.conn.readyState === "closed") release();
+    else socket.conn.once("close", release);
+    return release;
   }
 
   async function join(socket: ServerSocket, identity: Identity): Promise<void> {

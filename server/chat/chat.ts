@@ -27,6 +27,7 @@ import { mutedError } from "../moderation/refusals.js";
 import type { Presence } from "../presence/presence.js";
 import type { AddressSockets } from "../limits/address-sockets.js";
 import type { Limits } from "../limits/limits.js";
+import type { NodeCapacity } from "../limits/node-capacity.js";
 import { admission } from "./admission.js";
 import { Backpressure, dropConnection } from "./backpressure.js";
 import { FailureLog } from "./failure-log.js";
@@ -54,6 +55,8 @@ export interface ChatOptions {
   maxMessageLength: number;
   /** The rate limits and caps, counted cluster-wide. */
   limits: Limits;
+  /** This node's cap on client connections (MAX_CONNECTIONS): a full node refuses handshakes. */
+  capacity: NodeCapacity;
   /** Open sockets per client address, cluster-wide. */
   addressSockets: AddressSockets;
   /** The client's address of a request, behind trusted proxies the one they forwarded for. */

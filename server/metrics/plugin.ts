@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
+import type { NodeCapacity } from "../limits/node-capacity.js";
 import type { BearerOptions } from "../routes/bearer.js";
 import { metricsRoutes } from "../routes/metrics.js";
 import { countClientEvents } from "./client-events.js";
@@ -10,6 +11,8 @@ import type { Tallies } from "./tallies.js";
 export interface MetricsPluginOptions {
   nodeId: string;
   tallies: Tallies;
+  /** The node's cap on client connections, and what it counts. */
+  capacity: NodeCapacity;
   /** Cluster mode: the Redis families are exported too. */
   cluster: boolean;
   /** METRICS_TOKEN's guard; none: `/metrics` is open. */
@@ -29,6 +32,7 @@ export const metricsPlugin = fp(
       nodeId: options.nodeId,
       tallies,
       counts: () => app.stores.presence.localCounts(),
+      capacity: options.capacity,
       ...(options.cluster ? { redisUp: () => app.stores.isUp() } : {}),
     });
     await app.register(metricsRoutes, { scrape, ...(options.guard ? { guard: options.guard } : {}) });

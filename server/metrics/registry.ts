@@ -4,12 +4,15 @@ import type { LocalCounts } from "../presence/presence.js";
 import { registerHistograms } from "./histogram.js";
 import { EVENT_LABELS, type Tallies } from "./tallies.js";
 import { LIMIT_NAMES } from "../limits/limits.js";
+import type { NodeCapacity } from "../limits/node-capacity.js";
 
 export interface RegistrySources {
   nodeId: string;
   tallies: Tallies;
   /** This node's counts, read at scrape time. */
   counts: () => LocalCounts;
+  /** The connections counted against MAX_CONNECTIONS, and the cap. */
+  capacity: Pick<NodeCapacity, "open" | "max">;
   /** Cluster mode: whether Redis answers now. Absent on one node, which has no Redis families. */
   redisUp?: () => boolean;
 }
@@ -60,6 +63,16 @@ export function metricsRegistry(sources: RegistrySources): { registry: Registry;
   gauge("roomcast_sockets_connected", "Sockets connected to this node (Socket.IO and seed bridge).", (c) => c.sockets);
   gauge("roomcast_users_online", "Distinct users with a socket on this node.", (c) => c.users);
   gauge("roomcast_rooms_held", "Rooms with a member on this node.", (c) => c.rooms);
+  gauge(
+    "roomcast_connections_open",
+    "Client connections holding a place under MAX_CONNECTIONS, each until its connection closes.",
+    () => sources.capacity.open,
+  );
+  gauge(
+    "roomcast_connections_max",
+    "MAX_CONNECTIONS: the node refuses connections past it (0: no cap).",
+    () => sources.capacity.max,
+  );
 
   new Counter({
     name: "roomcast_client_events_total",

@@ -8,6 +8,7 @@ import { tokenVerifier } from "../auth/tokens.js";
 import { claimTtlMs, type Config } from "../config.js";
 import { clientAddress } from "../limits/client-address.js";
 import type { Limits } from "../limits/limits.js";
+import type { NodeCapacity } from "../limits/node-capacity.js";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -20,6 +21,8 @@ export interface ChatPluginOptions {
   config: Pick<Config, "historySize" | "maxMessageLength" | "trustProxy" | "auth">;
   /** The node's rate limits and caps (shared with the admin routes). */
   limits: Limits;
+  /** The node's cap on client connections, shared with the seed bridge. */
+  capacity: NodeCapacity;
   /** Told the code of every refused handshake (metrics). */
   onHandshakeRefused?: (code: ErrorCode) => void;
 }
@@ -48,6 +51,7 @@ export const chatPlugin = fp(
       historySize,
       maxMessageLength,
       limits: options.limits,
+      capacity: options.capacity,
       addressSockets: stores.addressSockets,
       addressOf: clientAddress(options.config.trustProxy),
       subscribed: (room) => stores.subscribed(room),
