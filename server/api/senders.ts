@@ -1,6 +1,5 @@
-import { ErrorCode } from "../../protocol/index.js";
-import { CodedError } from "../errors.js";
 import type { Moderation } from "../moderation/moderation.js";
+import { bannedError } from "../moderation/refusals.js";
 
 /**
  * Refuses to send as a banned user. A ban keeps the user's sockets out; a backend that speaks
@@ -9,10 +8,5 @@ import type { Moderation } from "../moderation/moderation.js";
  */
 export async function mustNotBeBanned(moderation: Moderation, user: string): Promise<void> {
   const ban = await moderation.banOf(user);
-  if (ban === undefined) return;
-  throw new CodedError(
-    ErrorCode.Forbidden,
-    `${user} is banned until ${new Date(ban.until).toISOString()}: ${ban.reason}`,
-    { until: ban.until },
-  );
+  if (ban !== undefined) throw bannedError(ban, `${user} is`);
 }
