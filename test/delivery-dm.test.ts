@@ -10,6 +10,7 @@ import { ChatClient, type ChatClientEvents } from "../client/sdk/index.js";
 import type { DirectMessage } from "../protocol/index.js";
 import { within } from "./support/clients.js";
 import { startProcessCluster, type ProcessCluster } from "./support/processes.js";
+import { whenHolds } from "./support/sdk-events.js";
 
 const STREAM_DEADLINE_MS = 60_000;
 let users = 0;
@@ -40,17 +41,8 @@ const provenUser = (base: string) => ({ user: uniqueUser(base), key: randomBytes
 
 /** Resolves once `dms` holds at least `count` DMs (checked now and on every DM `client` delivers). */
 function received(client: ChatClient, dms: DirectMessage[], count: number): Promise<void> {
-  if (dms.length >= count) return Promise.resolve();
-  let stop = () => {};
-  return within(
-    new Promise<void>((resolve) => {
-      stop = client.on("dm", () => {
-        if (dms.length >= count) resolve();
-      });
-    }),
-    `${client.user} to receive ${count} DMs (has ${dms.length})`,
-    STREAM_DEADLINE_MS,
-  ).finally(() => stop());
+  const what = `${client.user} to receive ${count} DMs (has ${dms.length})`;
+  return whenHolds(client, "dm", () => dms.length >= count, what, STREAM_DEADLINE_MS);
 }
 
 /** The DMs hold exactly the texts 0..count-1, once each, in feed order, each with its feed place. */

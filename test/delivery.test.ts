@@ -9,6 +9,7 @@ import { ChatClient, type ChatClientEvents, type PendingEntry } from "../client/
 import type { ChatMessage } from "../protocol/index.js";
 import { closeAllClients, connected, next, ok, record, within } from "./support/clients.js";
 import { startProcessCluster, type ProcessCluster } from "./support/processes.js";
+import { whenHolds } from "./support/sdk-events.js";
 
 const STREAM_DEADLINE_MS = 60_000;
 let rooms = 0;
@@ -96,17 +97,7 @@ async function member(cluster: ProcessCluster, user: string, first: number, room
 
 /** Resolves once `done()` holds: checked now and on every message `client` delivers. */
 function delivered(client: ChatClient, done: () => boolean, what: string, ms = STREAM_DEADLINE_MS): Promise<void> {
-  if (done()) return Promise.resolve();
-  let stop = () => {};
-  return within(
-    new Promise<void>((resolve) => {
-      stop = client.on("message", () => {
-        if (done()) resolve();
-      });
-    }),
-    `${client.user} to receive ${what}`,
-    ms,
-  ).finally(() => stop());
+  return whenHolds(client, "message", done, `${client.user} to receive ${what}`, ms);
 }
 
 /** Resolves once `messages` holds at least `count` entries (checked on every delivery). */

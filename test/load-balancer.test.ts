@@ -13,6 +13,7 @@ import { client, closeAllClients, connected, DEADLINE_MS, next, ok, within } fro
 import { TEST_ADMIN_TOKEN } from "./support/deployment.js";
 import { Nginx } from "./support/nginx.js";
 import { startProcessCluster, type ProcessCluster } from "./support/processes.js";
+import { whenHolds } from "./support/sdk-events.js";
 
 /** Failed admin sign-ins an address may make per minute: the per-address limit checked below. */
 const ADMIN_FAILURES = 2;
@@ -119,17 +120,8 @@ async function member(url: string, user: string, room: string) {
 
 /** Resolves once `messages` holds `count` entries or more (checked on every delivery). */
 function received(chat: ChatClient, messages: ChatMessage[], count: number, ms = STREAM_DEADLINE_MS): Promise<void> {
-  if (messages.length >= count) return Promise.resolve();
-  let stop = () => {};
-  return within(
-    new Promise<void>((resolve) => {
-      stop = chat.on("message", () => {
-        if (messages.length >= count) resolve();
-      });
-    }),
-    `${chat.user} to receive ${count} messages (has ${messages.length})`,
-    ms,
-  ).finally(() => stop());
+  const what = `${chat.user} to receive ${count} messages (has ${messages.length})`;
+  return whenHolds(chat, "message", () => messages.length >= count, what, ms);
 }
 
 describe("behind nginx", () => {

@@ -5,11 +5,12 @@
  */
 import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ChatClient, type ChatClientEvents } from "../client/sdk/index.js";
+import { ChatClient } from "../client/sdk/index.js";
 import { DEADLINE_MS, within } from "./support/clients.js";
 import { TEST_ADMIN_TOKEN } from "./support/deployment.js";
 import { NodeProcess } from "./support/processes.js";
 import { freePort, RedisServer, uniquePrefix } from "./support/redis-server.js";
+import { nextEvent } from "./support/sdk-events.js";
 
 type Log = Record<string, unknown>;
 
@@ -18,21 +19,6 @@ async function registeredNodes(url: string): Promise<string[]> {
   const response = await fetch(`${url}/admin/nodes`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } });
   const body = (await response.json()) as { nodes: { node: string }[] };
   return body.nodes.map((entry) => entry.node).sort();
-}
-
-/** Resolves with the next `event` of `client` that satisfies `match`. Start it before the cause. */
-function nextEvent<K extends keyof ChatClientEvents>(
-  client: ChatClient,
-  event: K,
-  match: (payload: ChatClientEvents[K]) => boolean,
-): Promise<ChatClientEvents[K]> {
-  let stop = () => {};
-  const seen = new Promise<ChatClientEvents[K]>((resolve) => {
-    stop = client.on(event, (payload) => {
-      if (match(payload)) resolve(payload);
-    });
-  });
-  return within(seen, `${String(event)} at ${client.user}`).finally(stop);
 }
 
 const listening = (node: string) => (line: Log) => line.msg === "roomcast is listening" && line.node === node;

@@ -8,10 +8,11 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { io } from "socket.io-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ChatClient, ChatError, type ChatClientEvents, type ChatClientOptions } from "../client/sdk/index.js";
+import { ChatClient, ChatError, type ChatClientOptions } from "../client/sdk/index.js";
 import type { ChatSocket, SocketFactory } from "../client/sdk/transport.js";
 import type { ChatMessage } from "../protocol/index.js";
 import { within } from "./support/clients.js";
+import { nextEvent } from "./support/sdk-events.js";
 import { embedded, type Deployment } from "./support/deployment.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -31,21 +32,6 @@ async function connectedClient(deployment: Deployment, user: string, options?: P
   const client = sdk(deployment, user, options);
   await within(client.connect(), `${user} to connect`);
   return client;
-}
-
-/** Resolves with the next `event` of `client` that satisfies `match`. Start it before the cause. */
-function nextEvent<K extends keyof ChatClientEvents>(
-  client: ChatClient,
-  event: K,
-  match: (payload: ChatClientEvents[K]) => boolean = () => true,
-): Promise<ChatClientEvents[K]> {
-  let stop = () => {};
-  const seen = new Promise<ChatClientEvents[K]>((resolve) => {
-    stop = client.on(event, (payload) => {
-      if (match(payload)) resolve(payload);
-    });
-  });
-  return within(seen, `${String(event)} at ${client.user}`).finally(stop);
 }
 
 /** Every room message `client` delivers, in delivery order. */
