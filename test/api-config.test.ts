@@ -2,13 +2,10 @@
  * API_TOKENS: how `loadConfig` reads it (with ADMIN_TOKEN as the admin client "admin"), and that
  * a bad entry stops the real process with one line naming the variable and the entry, never a token.
  */
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../server/config.js";
-import { within } from "./support/clients.js";
+import { runServer } from "./support/server-start.js";
 
-const MAIN = fileURLToPath(new URL("../dist/server/main.js", import.meta.url));
 const TOKEN = "t0ken-of-billing-0123456789abcdefXYZ";
 const OTHER = "an0ther-token-0123456789abcdef_~+/==";
 
@@ -78,23 +75,8 @@ describe("API_TOKENS", () => {
   }
 
   it("a bad entry stops the process with one line on stderr, without the token", async () => {
-    const child = spawn(process.execPath, [MAIN], {
-      env: { PATH: process.env.PATH, HOST: "127.0.0.1", PORT: "0", API_TOKENS: `billing:write:${TOKEN}` },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-      child.kill("SIGKILL");
-    });
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const code = await within(
-      new Promise<number | null>((resolve) => child.once("close", resolve)),
-      "the server to exit",
-      30_000,
-    ).finally(() => child.kill("SIGKILL"));
-    expect({ code, stdout, stderr }).toEqual({
+    const outcome = await runServer({ API_TOKENS: `billing:write:${TOKEN}` });
+    expect(outcome).toEqual({
       code: 1,
       stdout: "",
       stderr: 'roomcast: invalid API_TOKENS: "billing": the scope must be publish, read, admin\n',

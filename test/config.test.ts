@@ -2,18 +2,15 @@
  * The configuration: `loadConfig`'s defaults and bounds, and the promise that a bad value stops
  * the real process (dist/server/main.js) with one line on stderr naming the variable.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, configWarnings, loadConfig, type LimitsConfig } from "../server/config.js";
 import { FALLBACK_MAX_CONNECTIONS, readMachineLimits } from "../server/limits/machine.js";
-import { within } from "./support/clients.js";
-
-const MAIN = fileURLToPath(new URL("../dist/server/main.js", import.meta.url));
+import { runServer } from "./support/server-start.js";
 
 /** The README's defaults of the abuse limits: variable → [key in `config.limits`, default, min, max]. */
 const LIMIT_DEFAULTS: Record<string, [keyof LimitsConfig, number, number, number]> = {
@@ -35,72 +32,6 @@ const LIMIT_DEFAULTS: Record<string, [keyof LimitsConfig, number, number, number
   PENDING_REQUESTS_PER_SOCKET: ["pendingRequestsPerSocket", 256, 1, 100_000],
   ADMIN_FAILURES_PER_MINUTE: ["adminFailuresPerMinute", 10, 0, 1_000_000_000],
 };
-
-/** Every variable the server reads; the spawned processes get none of them from this environment. */
-const CONFIG_VARIABLES = [
-  "PORT",
-  "HOST",
-  "REDIS_URL",
-  "REDIS_CLUSTER",
-  "REDIS_PREFIX",
-  "NODE_ID",
-  "ALLOWED_ORIGINS",
-  "HISTORY_SIZE",
-  "MAX_MESSAGE_LENGTH",
-  "RATE_LIMIT_PER_SECOND",
-  "RATE_LIMIT_BURST",
-  "ADMIN_TOKEN",
-  "HEARTBEAT_TTL_MS",
-  "SHUTDOWN_TIMEOUT_MS",
-  "LOG_LEVEL",
-  "PUBLIC_DIR",
-  "PUBLIC_URL",
-  "TRUST_PROXY",
-  "HISTORY_TTL_DAYS",
-  "SEED_BRIDGE",
-  "BRIDGE_TIME_ZONE",
-  "BRIDGE_ESCAPE_HTML",
-  "REDIS_TLS_CA",
-  "REDIS_TLS_REJECT_UNAUTHORIZED",
-  "WEB_CONCURRENCY",
-  "METRICS",
-  "METRICS_TOKEN",
-  "API_TOKENS",
-  "MAX_CONNECTIONS",
-  "LISTEN_BACKLOG",
-  ...Object.keys(LIMIT_DEFAULTS),
-];
-
-/** How a server process ended, and everything it printed. */
-interface Outcome {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/**
- * Runs the server with `env` on top of a clean, valid configuration (a free port on loopback, in
- * memory). A process that prints to stdout has started logging, so it is stopped there: a bad
- * value must stop it before it prints anything.
- */
-function runServer(env: Record<string, string>): Promise<Outcome> {
-  const base: Record<string, string | undefined> = { ...process.env };
-  for (const name of CONFIG_VARIABLES) delete base[name];
-  const child = spawn(process.execPath, [MAIN], {
-    env: { ...base, HOST: "127.0.0.1", PORT: "0", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString();
-    child.kill("SIGKILL");
-  });
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const closed = new Promise<Outcome>((resolve) => child.once("close", (code) => resolve({ code, stdout, stderr })));
-  // A cold Node.js start on a busy machine can take a few seconds.
-  return within(closed, `the server with ${JSON.stringify(env)} to exit`, 30_000).finally(() => child.kill("SIGKILL"));
-}
 
 describe("a bad configuration value stops the process with one line naming the variable", () => {
   const cases: [variable: string, value: string][] = [
