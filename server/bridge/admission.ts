@@ -1,37 +1,18 @@
 import type { IncomingMessage } from "node:http";
-import type { FastifyBaseLogger } from "fastify";
 import { checkName } from "../../protocol/index.js";
 import { roomAllowed } from "../auth/room-access.js";
-import type { TokenVerifier } from "../auth/tokens.js";
-import type { NameClaims } from "../claims/claims.js";
-import type { Moderation } from "../moderation/moderation.js";
 import { banMessage } from "../moderation/refusals.js";
 import { connectionGate } from "../limits/connection-gate.js";
-import type { AddressSockets } from "../limits/address-sockets.js";
-import type { Limits } from "../limits/limits.js";
-import { nodeFullError, type NodeCapacity, type ReleasePlace } from "../limits/node-capacity.js";
-import type { Presence } from "../presence/presence.js";
+import { nodeFullError, type ReleasePlace } from "../limits/node-capacity.js";
+import type { AdmissionRules } from "../chat/admission.js";
 import { BridgeRefusal } from "./refusal.js";
 import { parseSeedPath } from "./seed-path.js";
 
-export interface BridgeAdmissionOptions {
-  presence: Presence;
-  claims: NameClaims;
-  /** Bans: a banned user's upgrade is refused with 403 and the ban's reason and end. */
-  moderation: Moderation;
-  /** Token mode: verifies `?token=`. Open mode: undefined. */
-  tokens: TokenVerifier | undefined;
-  limits: Limits;
-  /** This node's cap on client connections, shared with Socket.IO: a full node answers 503. */
-  capacity: NodeCapacity;
-  addressSockets: AddressSockets;
-  /** The client's address, behind trusted proxies the one they forwarded for. */
-  addressOf: (req: IncomingMessage) => string;
+export interface BridgeAdmissionOptions extends AdmissionRules {
   /** The Origin allow-list shared with Socket.IO. */
   originAllowed: (req: IncomingMessage) => boolean;
   /** While true, the node is shutting down and admits no one. */
   refusing: () => boolean;
-  log: FastifyBaseLogger;
 }
 
 /** A bridge client admitted to the chat, counted online; `release` undoes it if it never opens. */

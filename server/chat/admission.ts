@@ -15,22 +15,28 @@ import type { ChatServer, ServerSocket } from "./chat.js";
 import { identifier, type Identity } from "./identity.js";
 import { userChannel } from "./rooms.js";
 
-export interface AdmissionOptions {
-  io: ChatServer;
+/** What every way in (a Socket.IO handshake, a bridge upgrade) is admitted by. */
+export interface AdmissionRules {
   presence: Presence;
   claims: NameClaims;
+  /** Bans: a banned user is refused, with the ban's reason and end. */
   moderation: Moderation;
+  /** Token mode: verifies the client's token. Open mode: undefined. */
   tokens: TokenVerifier | undefined;
   limits: Limits;
-  /** This node's cap on client connections: a socket holds a place until its connection closes. */
+  /** This node's cap on client connections, shared by every way in. */
   capacity: NodeCapacity;
   addressSockets: AddressSockets;
   /** The client's address, behind trusted proxies the one they forwarded for. */
   addressOf: (req: IncomingMessage) => string;
+  log: FastifyBaseLogger;
+}
+
+export interface AdmissionOptions extends AdmissionRules {
+  io: ChatServer;
   subscribed: (room: string) => Promise<void>;
   /** Turns a failure into the body a client gets, logging bugs. */
   toErrorBody: (error: unknown, event: string, socket: ServerSocket) => ErrorBody;
-  log: FastifyBaseLogger;
   /** Told the code of every refused handshake (metrics). */
   onHandshakeRefused?: (code: ErrorCode) => void;
 }
