@@ -56,6 +56,8 @@ export class RedisSeries implements SeriesStore {
     await redis.command(index, ["ZADD", index, String(sample.t), nodeId]);
     // Nodes silent for a whole window have no samples left to read.
     await redis.command(index, ["ZREMRANGEBYSCORE", index, "-inf", `(${sample.t - SERIES_WINDOW_MS}`]);
+    // A cluster that stops leaves no index behind: every key roomcast writes lapses.
+    await redis.command(index, ["PEXPIRE", index, String(SERIES_WINDOW_MS)]);
   }
 
   async read(sinceMs: number): Promise<NodeSeries[]> {
