@@ -12,6 +12,7 @@ import {
   request,
   within,
 } from "./support/clients.js";
+import { roomChannel } from "../server/chat/rooms.js";
 import { startNode, TEST_ADMIN_TOKEN } from "./support/deployment.js";
 import { RedisServer, uniquePrefix } from "./support/redis-server.js";
 
@@ -48,7 +49,7 @@ describe("cluster on one Redis (in-process nodes)", () => {
     await redis.stop();
   });
 
-  const channel = (room: string) => `${prefix}:io#/#r:${room}#`;
+  const channel = (room: string) => `${prefix}:io#/#${roomChannel(room)}#`;
   /** How many connections (one per node) are subscribed to `room`'s sharded channel. */
   const subscribers = async (room: string) => {
     const [, count] = (await admin.sendCommand(["PUBSUB", "SHARDNUMSUB", channel(room)])) as [string, number];

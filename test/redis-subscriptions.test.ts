@@ -2,13 +2,14 @@ import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../server/app.js";
+import { roomChannel } from "../server/chat/rooms.js";
 import { loadConfig } from "../server/config.js";
 import { closeAllClients, connected, ok, type TestSocket } from "./support/clients.js";
 import { TEST_ENV } from "./support/deployment.js";
 import { RedisServer, uniquePrefix } from "./support/redis-server.js";
 
-/** Socket.IO room of a chatroom (server/chat/rooms.ts); "lobby" is far from the 20-character case. */
-const LOBBY_CHANNEL = "r:lobby";
+/** Socket.IO room of a chatroom; "lobby" is far from the 20-character case. */
+const LOBBY_CHANNEL = roomChannel("lobby");
 
 describe("room subscriptions on a node", () => {
   let redis: RedisServer;
@@ -69,12 +70,12 @@ describe("room subscriptions on a node", () => {
       const onServer = (socket: TestSocket) => app.io.of("/").sockets.get(socket.id!)!;
       // In one tick: the room's last socket on this node leaves (SUNSUBSCRIBE goes out), and another
       // joins before Redis answers. Without waiting for the answer, the join's listener went with it.
-      void onServer(first).leave("r:relay");
-      void onServer(second).join("r:relay");
-      await app.stores.subscribed("r:relay");
+      void onServer(first).leave(roomChannel("relay"));
+      void onServer(second).join(roomChannel("relay"));
+      await app.stores.subscribed(roomChannel("relay"));
       // A subscription to another room, queued behind both: once it is answered, so are they.
-      await app.stores.subscribed("r:barrier");
-      expect(app.stores.subscriptionListeners("r:relay")).toBeGreaterThan(0);
+      await app.stores.subscribed(roomChannel("barrier"));
+      expect(app.stores.subscriptionListeners(roomChannel("relay"))).toBeGreaterThan(0);
       const heard = new Promise<string>((resolve) => second.once("room:message", (message) => resolve(message.text)));
       await ok(speaker, "room:send", { room: "relay", text: "through Redis" });
       expect(await heard).toBe("through Redis");
@@ -87,8 +88,8 @@ describe("room subscriptions on a node", () => {
   it("drops the room's listeners when the last socket on the node leaves it", async () => {
     const alone = await connected(url, "alone");
     await ok(alone, "room:join", { room: "quiet" });
-    expect(app.stores.subscriptionListeners("r:quiet")).toBeGreaterThan(0);
+    expect(app.stores.subscriptionListeners(roomChannel("quiet"))).toBeGreaterThan(0);
     await ok(alone, "room:leave", { room: "quiet" });
-    await expect.poll(() => app.stores.subscriptionListeners("r:quiet")).toBe(0);
+    await expect.poll(() => app.stores.subscriptionListeners(roomChannel("quiet"))).toBe(0);
   });
 });

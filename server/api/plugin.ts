@@ -2,6 +2,7 @@ import fastifySwagger from "@fastify/swagger";
 import type { FastifyInstance } from "fastify";
 import { PROTOCOL_VERSION } from "../../protocol/index.js";
 import { roomPoster } from "../chat/chat.js";
+import { roomPublisherOf } from "../chat/room-publisher.js";
 import { directMessages } from "../chat/direct.js";
 import { operatorActions } from "../chat/operator-actions.js";
 import { makeValidators } from "../chat/validate.js";
@@ -49,7 +50,7 @@ export async function apiPlugin(app: FastifyInstance, options: ApiPluginOptions)
     presence: stores.presence,
     history: stores.history,
     validate: makeValidators(config.maxMessageLength),
-    postToRoom: roomPoster({ io, history: stores.history, limits, moderation: stores.moderation }),
+    postToRoom: roomPoster({ publisher: roomPublisherOf(stores, io), limits, moderation: stores.moderation }),
     direct: directMessages({
       io,
       history: stores.history,

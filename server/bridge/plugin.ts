@@ -5,6 +5,7 @@ import fp from "fastify-plugin";
 import { WebSocketServer } from "ws";
 import { tokenVerifier } from "../auth/tokens.js";
 import { roomSender } from "../chat/chat.js";
+import { roomPublisherOf } from "../chat/room-publisher.js";
 import { makeValidators } from "../chat/validate.js";
 import type { Config } from "../config.js";
 import { clientAddress } from "../limits/client-address.js";
@@ -61,7 +62,7 @@ export const seedBridgePlugin = fp(
       presence: stores.presence,
       members: new VirtualMembers(io.of("/").adapter),
       admission,
-      sendToRoom: roomSender({ io, history: stores.history, limits, moderation: stores.moderation }),
+      sendToRoom: roomSender({ publisher: roomPublisherOf(stores, io), limits, moderation: stores.moderation }),
       validate: makeValidators(maxMessageLength),
       frames: seedFrames(config.bridge),
       subscribed: (channel: string) => stores.subscribed(channel),

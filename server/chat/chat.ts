@@ -32,6 +32,7 @@ import { admission } from "./admission.js";
 import { Backpressure, dropConnection } from "./backpressure.js";
 import { FailureLog } from "./failure-log.js";
 import { directMessages } from "./direct.js";
+import type { Published, RoomPublisher } from "./room-publisher.js";
 import { roomChannel, roomLog, userChannel } from "./rooms.js";
 import { TokenExpiry } from "./token-expiry.js";
 import { makeValidators } from "./validate.js";
@@ -43,6 +44,8 @@ export interface ChatOptions {
   io: ChatServer;
   presence: Presence;
   history: History;
+  /** Stores and delivers room messages (`roomPublisherOf` the stores). */
+  publisher: RoomPublisher;
   claims: NameClaims;
   /** Bans (checked at the handshake) and mutes (checked on every room send). */
   moderation: Moderation;
@@ -72,16 +75,13 @@ export interface ChatOptions {
 
 const toChatMessage = (room: string, stored: StoredMessage): ChatMessage => ({ ...stored, room });
 
-/**
- * What sending to a room uses: the server that broadcasts, the history that stores, the send
- * limit, and the mutes.
- */
-export type RoomSendOptions = Pick<ChatOptions, "io" | "history" | "limits" | "moderation">;
+/** What sending to a room uses: the publisher that stores and delivers, the send limit, and the mutes. */
+export type RoomSendOptions = Pick<ChatOptions, "publisher" | "limits" | "moderation">;
 
 /**
  * Makes the one room-send path, shared by Socket.IO's `room:send` and the seed bridge's text
  * frames: counts the send against the user's limit, stores the message in the room's history (so
- * it gets its id), and broadcasts it to the room on every node, unless `clientId` repeats an
+ * it gets its id), and delivers it to the room on every node, unless `clientId` repeats an
  * earlier send. A user muted in the room is refused. The caller checks that the sender is in the
  * room.
  *
@@ -99,18 +99,12 @@ export function roomSender(options: RoomSendOptions) {
  * `roomSender`'s path, answering also whether `clientId` repeated an earlier send (then nothing
  * was stored or broadcast, and `message` is the first one): the HTTP API tells the two apart.
  */
-export function roomPoster({ io, history, limits, moderation }: RoomSendOptions) {
-  return async function postToRoom(
-    user: string,
-    { room, text, clientId }: SendRequest,
-  ): Promise<{ message: ChatMessage; duplicate: boolean }> {
+export function roomPoster({ publisher, limits, moderation }: RoomSendOptions) {
+  return async function postToRoom(user: string, { room, text, clientId }: SendRequest): Promise<Published> {
     // Both at once: the mute costs no extra round trip on the way of a message.
     const [, mutedUntil] = await Promise.all([limits.sends.take(user), moderation.mutedUntil(room, user)]);
     if (mutedUntil !== undefined) throw mutedError(room, mutedUntil);
-    const { message: stored, duplicate } = await history.append(roomLog(room), { from: user, text, clientId });
-    const message = toChatMessage(room, stored);
-    if (!duplicate) io.to(roomChannel(room)).emit("room:message", message);
-    return { message, duplicate };
+    return publisher.publish(room, { from: user, text, clientId });
   };
 }
 

@@ -1,3 +1,6 @@
+/** The history log of a room. */
+export const roomLog = (room: string): string => `room:${room}`;
+
 /**
  * Socket.IO room names for chatrooms and users. Chatrooms and users live in their own prefixes,
  * so no chatroom name can reach a socket's private room or a user's room.
@@ -11,14 +14,15 @@ function internal(prefix: "r" | "u", name: string): string {
   return key.length === 20 ? `${key}:` : key;
 }
 
-/** The Socket.IO room of a chatroom. */
-export const roomChannel = (room: string): string => internal("r", room);
+/**
+ * The Socket.IO room of a chatroom: `r:{h:room:<name>}`. The braces hold the Redis hash tag of the
+ * room's history log (`redisKeys().log`), so the adapter's channel for the room lives in the log's
+ * Redis Cluster slot, and one script can append a message and publish it (stores/room-publisher).
+ */
+export const roomChannel = (room: string): string => internal("r", `{h:${roomLog(room)}}`);
 
 /** The Socket.IO room holding every socket of a user, on every node. */
 export const userChannel = (user: string): string => internal("u", user);
-
-/** The history log of a room. */
-export const roomLog = (room: string): string => `room:${room}`;
 
 /** The history log of the conversation between two users, the same from either side. */
 export const pairLog = (a: string, b: string): string => (a < b ? `dm:${a}\n${b}` : `dm:${b}\n${a}`);
@@ -31,8 +35,9 @@ export const feedLog = (user: string): string => `feed:${user}`;
  * any other Socket.IO room: a user's, or a socket's own.
  */
 export function roomOfChannel(channel: string): string | undefined {
-  if (!channel.startsWith("r:")) return undefined;
+  const start = "r:{h:room:";
+  if (!channel.startsWith(start)) return undefined;
   const key = channel.endsWith(":") ? channel.slice(0, -1) : channel;
-  const room = key.slice("r:".length);
+  const room = key.slice(start.length, -"}".length);
   return room !== "" && roomChannel(room) === channel ? room : undefined;
 }

@@ -22,10 +22,13 @@ end`;
 
 /**
  * KEYS: log, logStart, logDeleted, and logSeen when there is a clientId.
- * ARGV: from, text, max length, log TTL ms, clientId TTL ms, then field, value pairs to store too.
+ * ARGV: from, text, max length, log TTL ms, clientId TTL ms, publish channel ("" for none),
+ * publish head, publish tail, then field, value pairs to store too.
  * Appends unless the clientId was seen, and records the clientId (its stream id alone) in the same
  * step. Every append sets the TTL of the log and of its start key, so a log lives `log TTL` after
- * its last append.
+ * its last append. With a channel, a new entry is also published there (SPUBLISH, in the log's
+ * slot) as head .. `,"id":"<message id>","ts":<ms>,"prev":"<message id>"` .. tail: one round trip
+ * per message, and every subscriber sees a log's messages in id order.
  * Returns {1, id, prev} for a new entry; for a clientId seen before, {0, id, prev, text, fields} of
  * the entry it produced (text "" and fields ending in deleted 1 when it was deleted since), or
  * {0, id} when the log no longer holds that entry (trimmed).
@@ -41,6 +44,8 @@ local text = ARGV[2]
 local maxLength = ARGV[3]
 local logTtlMs = ARGV[4]
 local seenTtlMs = ARGV[5]
+local channel = ARGV[6]
+local FIRST_ATTR = 9
 if logSeenKey then
   local firstId = redis.call('GET', logSeenKey)
   if firstId then
@@ -56,7 +61,7 @@ local last = redis.call('XREVRANGE', logKey, '+', '-', 'COUNT', 1)
 local prev = ''
 if #last > 0 then prev = last[1][1] end
 local add = {'XADD', logKey, 'MAXLEN', '~', maxLength, '*', 'from', from, 'text', text, 'prev', prev}
-for i = 6, #ARGV do add[#add + 1] = ARGV[i] end
+for i = FIRST_ATTR, #ARGV do add[#add + 1] = ARGV[i] end
 local id = redis.call(unpack(add))
 if prev == '' then
   -- The log held nothing: a new life starts here, whatever start key an older one left behind.
@@ -69,6 +74,17 @@ redis.call('PEXPIRE', logKey, logTtlMs)
 redis.call('PEXPIRE', logStartKey, logTtlMs)
 redis.call('PEXPIRE', logDeletedKey, logTtlMs)
 if logSeenKey then redis.call('SET', logSeenKey, id, 'PX', seenTtlMs) end
+if channel ~= '' then
+  -- A message id is the stream id with its parts zero-padded to 13 and 6 digits (redis.ts).
+  local function messageId(streamId)
+    if streamId == '' then return '' end
+    local ms, seq = string.match(streamId, '^(%d+)-(%d+)$')
+    return string.rep('0', 13 - #ms) .. ms .. '-' .. string.rep('0', 6 - #seq) .. seq
+  end
+  local ms = string.match(id, '^(%d+)-')
+  redis.call('SPUBLISH', channel, ARGV[7] .. ',"id":"' .. messageId(id) .. '","ts":' .. ms ..
+    ',"prev":"' .. messageId(prev) .. '"' .. ARGV[8])
+end
 return {1, id, prev}`);
 
 /**

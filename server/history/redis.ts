@@ -88,6 +88,16 @@ function fromEntry([streamId, fields]: Entry): StoredMessage {
 }
 
 /**
+ * What `RedisHistory.appendAndPublish` publishes: `head`, then the new message's
+ * `,"id":"…","ts":…,"prev":"…"`, then `tail`, so head must end inside a JSON object.
+ */
+export interface Publication {
+  channel: string;
+  head: string;
+  tail: string;
+}
+
+/**
  * History in Redis: one capped Stream per log (`XADD MAXLEN ~`), whose entry ids are the message
  * ids, so ids come from one clock (Redis's) whichever node appends. Every append sets the log's
  * TTL. A clientId is recorded with `SET ... PX` in the same script as the append; its value is the
@@ -109,10 +119,19 @@ export class RedisHistory implements History {
     this.clientIdTtlMs = clientIdTtlMs(options);
   }
 
-  async append(log: string, entry: AppendEntry): Promise<AppendResult> {
+  append(log: string, entry: AppendEntry): Promise<AppendResult> {
+    return this.appendAndPublish(log, entry, undefined);
+  }
+
+  /**
+   * `append`, and in the same script, when the entry is new, SPUBLISH to `publication.channel`
+   * (which must hash to the log's slot) the new message framed by the publication's head and tail.
+   */
+  async appendAndPublish(log: string, entry: AppendEntry, publication: Publication | undefined): Promise<AppendResult> {
     const keys = [this.keys.log(log), this.keys.logStart(log), this.keys.logDeleted(log)];
     if (entry.clientId !== undefined) keys.push(this.keys.logSeen(log, entry.from, entry.clientId));
     const args = [entry.from, entry.text, String(this.maxPerLog), String(this.ttlMs), String(this.clientIdTtlMs)];
+    args.push(publication?.channel ?? "", publication?.head ?? "", publication?.tail ?? "");
     for (const [name, value] of Object.entries(entry.attrs ?? {})) args.push(ATTR_PREFIX + name, value);
     const [fresh, streamId, prev = "", firstText, firstFields] = await this.redis.run<
       [number, string, string?, string?, string[]?]

@@ -3,6 +3,7 @@ import fp from "fastify-plugin";
 import type { ErrorCode } from "../../protocol/index.js";
 import { attachChat, type ChatOptions } from "../chat/chat.js";
 import type { AdmissionOptions } from "../chat/admission.js";
+import { roomPublisherOf } from "../chat/room-publisher.js";
 import { moderationActions, type ModerationActions } from "../chat/moderation-actions.js";
 import { tokenVerifier } from "../auth/tokens.js";
 import { claimTtlMs, type Config } from "../config.js";
@@ -43,6 +44,7 @@ export const chatPlugin = fp(
       io: app.io,
       presence: stores.presence,
       history: stores.history,
+      publisher: roomPublisherOf(stores, app.io),
       claims: stores.claims,
       moderation: stores.moderation,
       tokens,

@@ -13,6 +13,7 @@ import { RedisAddressSockets } from "../limits/address-sockets-redis.js";
 import { redisRateLimiters } from "../limits/rate-limiters.js";
 import { countingAdapter, timedRedis } from "../metrics/redis.js";
 import { RedisSeries } from "../metrics/series-redis.js";
+import { scriptedRoomPublisher } from "./room-publisher-redis.js";
 
 /** How long a join waits for its room subscription before answering `unavailable`. */
 const SUBSCRIBE_TIMEOUT_MS = 3000;
@@ -27,7 +28,7 @@ export async function openRedisStores(
   instruments: StoreInstruments = {},
 ): Promise<Stores> {
   const redis = await openRedis(config, log);
-  const { metrics } = instruments;
+  const { metrics, appends } = instruments;
   // The stores' commands are timed when metrics are on; the adapter publishes on its own client.
   const connection = metrics ? timedRedis(redis.connection, metrics) : redis.connection;
   const keys = redisKeys(config.redisPrefix);
@@ -38,6 +39,7 @@ export async function openRedisStores(
     channelPrefix,
     subscriptionMode: "dynamic",
   });
+  const history = new RedisHistory(connection, keys, { maxPerLog: config.historySize, ttlMs: config.historyTtlMs });
   return {
     presence: new RedisPresence({
       redis: connection,
@@ -57,7 +59,9 @@ export async function openRedisStores(
           }
         : {}),
     }),
-    history: new RedisHistory(connection, keys, { maxPerLog: config.historySize, ttlMs: config.historyTtlMs }),
+    history,
+    roomPublisher: (io) =>
+      scriptedRoomPublisher({ io, history, adapterChannel: roomChannel, tallies: { appends, metrics } }),
     series: new RedisSeries(connection, config.redisPrefix, config.nodeId),
     rateLimiters: redisRateLimiters(redis.publisher, config.redisPrefix),
     addressSockets: new RedisAddressSockets({

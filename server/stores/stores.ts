@@ -1,4 +1,6 @@
 import type { ServerOptions } from "socket.io";
+import type { ChatServer } from "../chat/chat.js";
+import type { RoomPublisher } from "../chat/room-publisher.js";
 import type { NameClaims } from "../claims/claims.js";
 import type { History } from "../history/history.js";
 import type { AddressSockets } from "../limits/address-sockets.js";
@@ -26,6 +28,11 @@ export interface Stores {
   series: SeriesStore;
   /** The Socket.IO adapter that carries broadcasts between nodes; absent on one node. */
   adapter?: AdapterFactory;
+  /**
+   * Stores and delivers room messages in one step of the backing store, for `io` (made with
+   * `adapter`); absent when appending, then broadcasting through the adapter, is the way.
+   */
+  roomPublisher?: (io: ChatServer) => RoomPublisher;
   /** Resolves once this node receives broadcasts to `room` (a Socket.IO room it just joined). */
   subscribed(room: string): Promise<void>;
   /**

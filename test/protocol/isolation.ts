@@ -1,7 +1,12 @@
 // Internal Socket.IO rooms (socket ids, users' rooms) are out of reach of chat names.
+import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { connected, next, ok } from "../support/clients.js";
 import { arrivals, dmBarrier, inbox, join, joinAll, names, padTo, send, unique, type Nodes } from "./helpers.js";
+
+/** Short unique room names: only 9 characters make a chatroom's internal room 20 long. */
+const RUN_TAG = randomBytes(2).toString("hex");
+let roomsOfNine = 0;
 
 /** Registers the isolation tests. */
 export function isolationTests(nodes: Nodes): void {
@@ -35,8 +40,8 @@ export function isolationTests(nodes: Nodes): void {
     });
 
     it("names whose internal room would be 20 long, like a socket id, work across nodes", async () => {
-      // "r:" + 18 characters and "u:" + 18 characters are 20 long.
-      const room = padTo(unique("r"), 18);
+      // "r:{h:room:" + 9 characters + "}" and "u:" + 18 characters are 20 long.
+      const room = padTo(`r${RUN_TAG}${roomsOfNine++}`, 9);
       const [alice, bob] = [padTo(unique("a"), 18), padTo(unique("b"), 18)];
       const sockets = await nodes.connectAll([alice, bob, alice]);
       await joinAll(room, sockets);

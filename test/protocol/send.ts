@@ -45,6 +45,24 @@ export function sendTests(nodes: Nodes): void {
       for (const messages of seen.map((s) => s.messages)) expect(messages).toEqual([message, last]);
     });
 
+    it("delivers a room's messages in id order to every member, when senders on several nodes send at once", async () => {
+      const [room, alice, bob, carol, dave] = names("crossing", "alice", "bob", "carol", "dave");
+      const sockets = await nodes.connectAll([alice, bob, carol, dave]);
+      await joinAll(room, sockets);
+      const seen = sockets.map(inbox);
+      // Emitted without waiting, from sockets spread over the nodes, so that their messages cross.
+      const bursts = [sockets[0]!, sockets[1]!].map((socket, s) =>
+        Promise.all(Array.from({ length: 30 }, (_, i) => send(socket, room, `s${s} m${i}`))),
+      );
+      await Promise.all(bursts);
+      await barrier(sockets[0]!, room, sockets);
+      for (const { messages } of seen) {
+        expect(messages).toHaveLength(61);
+        // Each names the one delivered just before it: no member needs `prev` to repair the order.
+        expect(messages.map((m) => m.prev)).toEqual(["", ...messages.slice(0, -1).map((m) => m.id)]);
+      }
+    });
+
     it("gives ids that sort in send order, each naming the one before", async () => {
       const [room, alice, bob] = names("order", "alice", "bob");
       const [aliceSocket, bobSocket] = await nodes.connectAll([alice, bob]);
