@@ -95,7 +95,8 @@ const USAGE = `usage: npm run bench -- [options]
   --quick              scenarios 1 and 2, cut down (under 3 minutes); last line is a JSON summary
   --scenarios 1,2,...  which scenarios to run (default: all; --quick: 1,2)
   --targets a,b,...    roomcast, stock, raw-ws, and the levers roomcast+cork, stock+cork; roomcast-nometrics
-                       (METRICS=0) beside roomcast measures what the metrics cost
+                       (METRICS=0) beside roomcast measures what the metrics cost, roomcast-nofast
+                       (FAST_BROADCAST=0) what the broadcast fast path gives
                        (default: roomcast,stock,raw-ws; quick: roomcast,stock)
   --rounds N           interleaved rounds, medians reported (default 3)
   --retries N          repeats of a trial the busy check marks (default 1)

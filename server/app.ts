@@ -73,6 +73,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     origins,
     refusing: () => shuttingDown,
     otherUpgradePaths: config.bridge.enabled ? [SEED_PATH_PREFIX] : [],
+    fastBroadcast: config.fastBroadcast,
     ...(instruments.handshakeRefused ? { onRefused: instruments.handshakeRefused } : {}),
   });
   const limits = new Limits(config.limits, app.stores.rateLimiters, instruments.rateLimited);

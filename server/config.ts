@@ -93,6 +93,12 @@ export interface Config {
   bridge: BridgeConfig;
   /** METRICS and METRICS_TOKEN: what the node counts, and who may read `GET /metrics`. */
   metrics: MetricsConfig;
+  /**
+   * FAST_BROADCAST: write a broadcast's pre-encoded WebSocket frame straight to the connections
+   * that can take it now, past engine.io's queue (`plugins/fast-broadcast.ts`); `0` leaves every
+   * write to engine.io (the bench compares both). @default true
+   */
+  fastBroadcast: boolean;
 }
 
 /** How rediss:// connections check the Redis server's certificate (PaaS add-ons often sign their own). */
@@ -638,5 +644,6 @@ export function loadConfig(env: Env = process.env, machine: MachineLimits = read
     auth: authConfig(env),
     bridge: bridgeConfig(env),
     metrics: readMetricsConfig(env),
+    fastBroadcast: flag(env, "FAST_BROADCAST", true),
   };
 }

@@ -216,7 +216,8 @@ describe("loadConfig", () => {
     expect(unparsable).toBe('invalid REDIS_URL: "redis://***@host:notaport" is not a URL');
   });
 
-  it("REDIS_CLUSTER: 1, 0, true or false", () => {
+  it("REDIS_CLUSTER and FAST_BROADCAST: 1, 0, true or false; only FAST_BROADCAST is on by default", () => {
+    expect(loadConfig({})).toMatchObject({ redisCluster: false, fastBroadcast: true });
     for (const [raw, value] of [
       ["1", true],
       ["true", true],
@@ -225,8 +226,10 @@ describe("loadConfig", () => {
       ["false", false],
     ] as const) {
       expect(loadConfig({ REDIS_CLUSTER: raw }).redisCluster, raw).toBe(value);
+      expect(loadConfig({ FAST_BROADCAST: raw }).fastBroadcast, raw).toBe(value);
     }
     expect(refusal({ REDIS_CLUSTER: "yes" })).toBe('invalid REDIS_CLUSTER: expected 1, 0, true or false, got "yes"');
+    expect(refusal({ FAST_BROADCAST: "off" })).toBe('invalid FAST_BROADCAST: expected 1, 0, true or false, got "off"');
   });
 
   it("REDIS_PREFIX and NODE_ID: a limited alphabet and length", () => {

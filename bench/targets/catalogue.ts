@@ -15,6 +15,8 @@ const CATALOGUE: Record<string, () => Target> = {
   "roomcast-embedded": () => roomcast({ suffix: "-embedded", embedded: true }),
   // What counting costs: roomcast with its Prometheus metrics and their hooks off (METRICS=0).
   "roomcast-nometrics": () => roomcast({ suffix: "-nometrics", env: { METRICS: "0" } }),
+  // What the broadcast fast path gives: roomcast with every write left to engine.io (FAST_BROADCAST=0).
+  "roomcast-nofast": () => roomcast({ suffix: "-nofast", env: { FAST_BROADCAST: "0" } }),
   "stock+cork": () => stock(CORK),
 };
 

@@ -8,6 +8,7 @@ import { ErrorCode } from "../../protocol/index.js";
 import type { ChatServer } from "../chat/chat.js";
 import { originPolicy, type OriginPolicyOptions } from "../origin.js";
 import { corkWebSocketWrites } from "./cork.js";
+import { fastBroadcastWrites } from "./fast-broadcast.js";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -23,6 +24,8 @@ export interface SocketIoPluginOptions {
   otherUpgradePaths?: readonly string[];
   /** Told the code of every handshake refused here, before Socket.IO sees it (metrics). */
   onRefused?: (code: ErrorCode) => void;
+  /** Broadcasts skip engine.io's queue where they can (FAST_BROADCAST). */
+  fastBroadcast: boolean;
 }
 
 /** Socket.IO's path, where engine.io answers upgrades. */
@@ -90,6 +93,7 @@ export const socketIoPlugin = fp(
     });
 
     corkWebSocketWrites(io);
+    if (options.fastBroadcast) fastBroadcastWrites(io);
     app.decorate("io", io);
     app.addHook("onClose", async () => {
       await io.close();

@@ -1,4 +1,5 @@
 import type { AddressInfo } from "node:net";
+import type { FastifyInstance } from "fastify";
 import { buildApp } from "../../server/app.js";
 import { loadConfig } from "../../server/config.js";
 import { RedisServer, uniquePrefix } from "./redis-server.js";
@@ -40,12 +41,18 @@ export const TEST_ENV: Record<string, string> = {
   ADMIN_FAILURES_PER_MINUTE: "0",
 };
 
-/** Starts one in-process node on a free port. */
-export async function startNode(env: Record<string, string>): Promise<{ url: string; close(): Promise<void> }> {
+/** Starts one in-process node on a free port; `app` lets a test look inside it. */
+export async function startApp(env: Record<string, string>): Promise<{ app: FastifyInstance; url: string }> {
   const app = await buildApp(loadConfig({ ...TEST_ENV, ...env }));
   await app.listen({ port: 0, host: "127.0.0.1" });
   const { port } = app.server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, close: () => app.close() };
+  return { app, url: `http://127.0.0.1:${port}` };
+}
+
+/** Starts one in-process node on a free port. */
+export async function startNode(env: Record<string, string>): Promise<{ url: string; close(): Promise<void> }> {
+  const { app, url } = await startApp(env);
+  return { url, close: () => app.close() };
 }
 
 /**
