@@ -7,6 +7,7 @@ import { badInput, LARGE, OVERSIZED, valid } from "./bad-input.js";
 import {
   barrier,
   bystanders,
+  conversationOf,
   disconnected,
   dmBarrier,
   expectError,
@@ -84,7 +85,11 @@ export function validationTests(nodes: Nodes): void {
       const lastDm = await dmBarrier(socket, bob, [bobSocket]);
       expect(bobSeen.messages).toEqual([expect.objectContaining({ text: "hello", from: mallory }), last]);
       expect(bobSeen.typing).toEqual([{ room, user: mallory, typing: true }]);
-      expect(bobSeen.dms).toEqual([expect.objectContaining({ text: "hello", from: mallory }), lastDm]);
+      // The sender's copy places the DM in the sender's feed, bob's in bob's: compare the conversation.
+      expect(bobSeen.dms.map(conversationOf)).toEqual([
+        expect.objectContaining({ text: "hello", from: mallory }),
+        conversationOf(lastDm),
+      ]);
       expect(bobSeen.presence).toEqual([]);
       expect(socket.connected).toBe(true);
       expect(await request(socket, "rooms:list", {})).toMatchObject({ ok: true });
