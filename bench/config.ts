@@ -8,6 +8,7 @@ export const SCENARIOS = {
   4: "idle-connections",
   5: "saturation-knee",
   7: "flood",
+  8: "growth",
 } as const;
 export type ScenarioNumber = keyof typeof SCENARIOS;
 
@@ -54,7 +55,18 @@ export interface BenchConfig {
     /** Share of the lower saturation rate of scenario 5 (roomcast, stock) to run at. */
     shareOfKnee: number;
   };
-  idle: { connections: number; roomSize: number };
+  /** Scenario 4; `rounds` of its own, as every round starts each target afresh (--quick: 1). */
+  idle: { connections: number; roomSize: number; rounds: number };
+  /**
+   * Scenario 8: the same chat traffic on more nodes, each room held by one node (rooms round-robin
+   * over the nodes), and with bigger rooms; Redis-to-node messages and CPU per chat message.
+   */
+  growth: {
+    steps: Array<{ nodes: number; rooms: number; members: number; rate: number }>;
+    warmupMs: number;
+    windowMs: number;
+    drainMs: number;
+  };
   knee: {
     nodes: number;
     clients: number;
@@ -88,12 +100,19 @@ export interface BenchConfig {
 /** Scenario 7's well-behaved users: rooms of members on the nodes, each sending well under the limit. */
 const FLOOD_USERS = { nodes: 2, rooms: 4, members: 5, ratePerUser: 2 };
 
+/**
+ * Scenario 3's rate (chat messages/s) when scenario 5 does not run (--quick): about 25 % of the lower
+ * knee of the latest full run (15,485 deliveries/s, so 387 msgs/s to rooms of 10), so that a quick
+ * run loads scenario 3 about as a full run does.
+ */
+const MODERATE_RATE = 400;
+
 /** roomcast's default per-user send limit, which scenario 7 floods at 50 times. */
 const DEFAULT_SEND_LIMIT = { perSecond: 20, burst: 60 };
 
 const USAGE = `usage: npm run bench -- [options]
-  --quick              scenarios 1 and 2, cut down (under 3 minutes); last line is a JSON summary
-  --scenarios 1,2,...  which scenarios to run (default: all; --quick: 1,2)
+  --quick              scenarios 1 to 4, cut down (under 5 minutes); last line is a JSON summary
+  --scenarios 1,2,...  which scenarios to run (default: all; --quick: 1,2,3,4)
   --targets a,b,...    roomcast, stock, raw-ws, and the levers roomcast+cork, stock+cork; roomcast-nometrics
                        (METRICS=0) beside roomcast measures what the metrics cost, roomcast-nofast
                        (FAST_BROADCAST=0) what the broadcast fast path gives
@@ -103,8 +122,8 @@ const USAGE = `usage: npm run bench -- [options]
   --hot-rate N         scenario 1 chat messages/s (default 20: 10,000 deliveries/s)
   --spread-rate N      scenario 2 chat messages/s (default 300: 3,000 deliveries/s)
   --burst N            send scenario 1-3 messages in bursts of N at the same mean rate (default 1)
-  --moderate-rate N    scenario 3 chat messages/s when scenario 5 does not run (default 100)
-  --idle-connections N scenario 4 connections (default 5000)
+  --moderate-rate N    scenario 3 chat messages/s when scenario 5 does not run (default 400)
+  --idle-connections N scenario 4 connections (default 5000; quick: 2000)
   --knee-steps N       most rates scenario 5 tries per scan (default 16)
   --flood-rate N       scenario 7 flooder's sends/s, all its sockets together (default 1000: 50x the limit)
   --flood-sockets N    scenario 7 flooder's sockets (default 20)
@@ -154,20 +173,23 @@ export function parseConfig(argv: string[]): BenchConfig {
     process.exit(0);
   }
   const quick = values.quick ?? false;
-  const scenarios = (values.scenarios ?? (quick ? "1,2" : Object.keys(SCENARIOS).join(","))).split(",").map((item) => {
-    const number = Number(item.trim());
-    if (!(number in SCENARIOS)) throw new Error(`unknown scenario "${item}"\n${USAGE}`);
-    return number as ScenarioNumber;
-  });
+  const scenarios = (values.scenarios ?? (quick ? "1,2,3,4" : Object.keys(SCENARIOS).join(",")))
+    .split(",")
+    .map((item) => {
+      const number = Number(item.trim());
+      if (!(number in SCENARIOS)) throw new Error(`unknown scenario "${item}"\n${USAGE}`);
+      return number as ScenarioNumber;
+    });
   const targets = (values.targets ?? (quick ? "roomcast,stock" : "roomcast,stock,raw-ws"))
     .split(",")
     .map((item) => item.trim());
   const window = quick
     ? { warmupMs: 1000, windowMs: 3000, drainMs: 700 }
     : { warmupMs: 3000, windowMs: 10_000, drainMs: 2000 };
+  const rounds = Math.round(positive("rounds", values.rounds, 3));
   return {
     quick,
-    rounds: Math.round(positive("rounds", values.rounds, 3)),
+    rounds,
     retries: Math.round(Number(values.retries ?? 1)),
     quietWaitMs: quick ? 3000 : 10_000,
     retryBudget: quick ? 2 : 12,
@@ -185,11 +207,28 @@ export function parseConfig(argv: string[]): BenchConfig {
       nodes: 3,
       rooms: 90,
       members: 10,
-      rate: positive("moderate-rate", values["moderate-rate"], 100),
+      rate: positive("moderate-rate", values["moderate-rate"], MODERATE_RATE),
       shareOfKnee: 0.25,
-      ...window,
+      // --quick: shorter still, to keep the quick run under 5 minutes (2 s hold ~8,000 deliveries).
+      ...(quick ? { warmupMs: 500, windowMs: 2000, drainMs: 500 } : window),
     },
-    idle: { connections: Math.round(positive("idle-connections", values["idle-connections"], 5000)), roomSize: 100 },
+    idle: {
+      connections: Math.round(positive("idle-connections", values["idle-connections"], quick ? 2000 : 5000)),
+      roomSize: 100,
+      // Memory after forced GCs varies little from round to round; --quick keeps one.
+      rounds: quick && values.rounds === undefined ? 1 : rounds,
+    },
+    growth: {
+      // 3,000 deliveries/s at every step: rooms of 10 on 1, 2 and 4 nodes, then rooms of 50 on 4.
+      steps: [
+        { nodes: 1, rooms: 100, members: 10, rate: 300 },
+        { nodes: 2, rooms: 100, members: 10, rate: 300 },
+        { nodes: 4, rooms: 100, members: 10, rate: 300 },
+        { nodes: 4, rooms: 20, members: 50, rate: 60 },
+      ],
+      // Shorter windows than scenarios 1 to 3: four layouts, and CPU is read to the microsecond.
+      ...(quick ? window : { warmupMs: 2000, windowMs: 6000, drainMs: 1000 }),
+    },
     knee: {
       nodes: 2,
       clients: 500,

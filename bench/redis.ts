@@ -10,6 +10,11 @@ export interface BenchRedis {
   /** Key and channel prefix for the systems under test, unique to this run. */
   prefix: string;
   version: string;
+  /**
+   * CPU-seconds Redis has used so far: used_cpu_user + used_cpu_sys of `INFO cpu` (getrusage, in
+   * microseconds; /proc/<pid>/stat counts in 10 ms ticks).
+   */
+  cpuSeconds(): Promise<number>;
   /** Drops every key, so that one trial's history does not weigh on the next. */
   flush(): Promise<void>;
   stop(): Promise<void>;
@@ -40,6 +45,11 @@ export async function startRedis(): Promise<BenchRedis> {
     pid: spawned!.pid,
     prefix: `bench${process.pid}`,
     version,
+    cpuSeconds: async () => {
+      const info = await admin.info("cpu");
+      const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, "m").exec(info)?.[1] ?? Number.NaN);
+      return field("used_cpu_user") + field("used_cpu_sys");
+    },
     flush: async () => {
       await admin.flushAll();
     },

@@ -1,6 +1,7 @@
 import type { BenchConfig } from "./config.js";
 import type { FixedRateResult } from "./scenarios/fixed-rate.js";
 import type { FloodResult } from "./scenarios/flood.js";
+import type { GrowthResult } from "./scenarios/growth.js";
 import type { IdleResult } from "./scenarios/idle.js";
 import type { KneeResult } from "./scenarios/knee.js";
 import { FOREIGN_CORES_LIMIT } from "./session.js";
@@ -25,6 +26,7 @@ export interface BenchResults {
     idleConnections?: IdleResult;
     saturationKnee?: KneeResult;
     flood?: FloodResult;
+    growth?: GrowthResult;
   };
   /** The figures the issue asks for, flat; the --quick JSON line is a subset of these. */
   headline: Record<string, number | null>;
@@ -41,10 +43,13 @@ export const METHOD: Record<string, string> = {
     "(no coordinated omission). A delivery still missing after the drain counts as infinitely late. Log-linear " +
     "histogram, values kept within 1.6 %.",
   cpu:
-    "CPU-seconds (utime + stime of /proc/<pid>/stat) of every server process, read at the start and the end of the " +
-    "measured window. Deliveries per server CPU-second = room:message events received in the window / that CPU. " +
-    "Redis's CPU is read the same way and reported apart (perCpuSecondWithRedis). Write system calls of the servers " +
-    "(syscw of /proc/<pid>/io) per delivery show how many frames each write carries (serverWritesPerDelivery).",
+    "CPU-seconds of every server process from its own process.cpuUsage() (user + system, every thread, in " +
+    "microseconds), asked over IPC of the probe preloaded into every Node server (bench/targets/probe.mjs, the same " +
+    "for all targets), at the start and the end of the measured window. Deliveries per server CPU-second = " +
+    "room:message events received in the window / that CPU. Redis's CPU is used_cpu_user + used_cpu_sys of " +
+    "INFO cpu, read at the same moments and reported apart (perCpuSecondWithRedis). The load generator, this " +
+    "process and the busy check use /proc/<pid>/stat (10 ms ticks). Write system calls of the servers (syscw of " +
+    "/proc/<pid>/io) per delivery show how many frames each write carries (serverWritesPerDelivery).",
   redisFanout:
     "Each node's Redis URL points at a counting TCP relay in the benchmark process that passes every byte on and " +
     "counts the pub/sub pushes Redis writes to that node (message, pmessage, smessage frames). Pushes to all nodes " +
@@ -59,6 +64,10 @@ export const METHOD: Record<string, string> = {
     "in the same round. The flooder's acks are counted by outcome (accepted, rate_limited, other errors, none) for " +
     "the sends meant to leave in the window (per second) and over the whole phase, against the allowance " +
     "limit x seconds + burst.",
+  growth:
+    "Scenario 8: the same chat traffic (3,000 deliveries/s) on 1, 2 and 4 nodes, every room held by one node (rooms " +
+    "round-robin over the nodes), then rooms five times bigger on 4 nodes; Redis-to-node messages per chat message " +
+    "as in redisFanout, and server CPU per chat message of the window.",
   busyCheck:
     `Machine CPU (user + nice + system of /proc/stat) minus the CPU of the benchmark's own processes (servers, ` +
     `Redis, load generator, this process), over 0.5 s before a trial and over its window. More than ` +
@@ -124,10 +133,10 @@ export function headline(scenarios: BenchResults["scenarios"]): Record<string, n
   }
   if (idle) {
     Object.assign(figures, {
-      idle_heap_kib_per_conn_roomcast: round(idle.roomcast?.heapKiBPerConnection, 1),
-      idle_heap_kib_per_conn_stock: round(idle.stock?.heapKiBPerConnection, 1),
-      idle_rss_kib_per_conn_roomcast: round(idle.roomcast?.rssKiBPerConnection, 1),
-      idle_rss_kib_per_conn_stock: round(idle.stock?.rssKiBPerConnection, 1),
+      idle_heap_kib_roomcast: round(idle.roomcast?.heapKiBPerConnection, 1),
+      idle_heap_kib_stock: round(idle.stock?.heapKiBPerConnection, 1),
+      idle_rss_kib_roomcast: round(idle.roomcast?.rssKiBPerConnection, 1),
+      idle_rss_kib_stock: round(idle.stock?.rssKiBPerConnection, 1),
     });
   }
   if (knee) {
@@ -149,6 +158,19 @@ export function headline(scenarios: BenchResults["scenarios"]): Record<string, n
       flood_flooder_accepted_per_s_roomcast: round(roomcast?.flooder.acceptedPerSecond, 1),
       flood_flooder_accepted_of_allowance_roomcast: round(roomcast?.flooder.acceptedOfAllowance, 3),
     });
+  }
+  for (const step of scenarios.growth?.steps ?? []) {
+    // e.g. growth_4n_10m_redis_msgs_per_chat_msg_stock: 4 nodes, rooms of 10.
+    const name = `growth_${step.layout.nodes}n_${step.layout.clients / step.layout.rooms}m`;
+    for (const [target, s] of Object.entries(step.summary)) {
+      const key = target.replace(/\W/g, "_");
+      Object.assign(figures, {
+        [`${name}_redis_msgs_per_chat_msg_${key}`]: round(s.redisPushesPerChatMessage, 3),
+        [`${name}_server_cpu_us_per_chat_msg_${key}`]: round(s.serverCpuUsPerChatMessage, 0),
+        [`${name}_idle_server_cores_${key}`]: round(s.idleServerCores, 3),
+        [`${name}_per_cpu_s_${key}`]: round(s.perServerCpuSecond, 0),
+      });
+    }
   }
   return figures;
 }

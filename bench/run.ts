@@ -15,6 +15,7 @@ import type { BenchContext } from "./scenarios/context.js";
 import { nodesFor } from "./scenarios/context.js";
 import { fixedRate } from "./scenarios/fixed-rate.js";
 import { floodScenario } from "./scenarios/flood.js";
+import { growthScenario } from "./scenarios/growth.js";
 import { idleScenario } from "./scenarios/idle.js";
 import { kneeScenario } from "./scenarios/knee.js";
 import { machineInfo } from "./system.js";
@@ -30,6 +31,13 @@ const QUICK_KEYS = [
   "spread_redis_msgs_per_chat_msg_stock",
   "p99_ms_roomcast",
   "p99_ms_stock",
+  "spread_ratio",
+  "moderate_p99_ms_roomcast",
+  "moderate_p99_ms_stock",
+  "idle_heap_kib_roomcast",
+  "idle_heap_kib_stock",
+  "idle_rss_kib_roomcast",
+  "idle_rss_kib_stock",
 ] as const;
 
 const startedAt = now();
@@ -41,7 +49,8 @@ function moderateRate(config: BenchConfig, scenarios: BenchResults["scenarios"])
   const knees = ["roomcast", "stock"]
     .map((target) => scenarios.saturationKnee?.summary[target]?.kneeDeliveriesPerSecond)
     .filter((value): value is number => value !== undefined && value > 0);
-  if (knees.length === 0) return { rate: config.moderate.rate, rateFrom: "--moderate-rate, no knee measured" };
+  if (knees.length === 0)
+    return { rate: config.moderate.rate, rateFrom: "fixed rate (--moderate-rate), no knee measured" };
   const deliveries = Math.min(...knees) * config.moderate.shareOfKnee;
   return {
     rate: Math.max(1, Math.round(deliveries / config.moderate.members)),
@@ -121,6 +130,10 @@ async function main(): Promise<void> {
           `on ${flood.sockets} sockets at ${flood.floodRate} sends/s (limit ${flood.limitPerSecond}/s, burst ${flood.limitBurst})`,
       );
       scenarios.flood = await floodScenario(context);
+    }
+    if (wants(8)) {
+      log("scenario 8, growth: the same traffic on 1, 2 and 4 nodes, each room held by one node");
+      scenarios.growth = await growthScenario(context);
     }
   } finally {
     await generator.close();

@@ -5,6 +5,7 @@ import { Histogram } from "./load/histogram.js";
 import { livePids } from "./processes.js";
 import { RedisTap, pushDelta, pushTotal, type PushCounts } from "./redis-tap.js";
 import type { BenchRedis } from "./redis.js";
+import { total } from "./stats.js";
 import { machineCpu, processCpuSeconds, processWriteCalls, type MachineCpu } from "./system.js";
 import type { RunningTarget, Target } from "./targets/target.js";
 
@@ -46,11 +47,22 @@ export interface Measurement {
   /** room:message events received while the window was open, per second. */
   deliveriesPerSecond: number;
   deliveries: number;
+  /** Chat messages due in the window (sent by the generator), all rooms together. */
+  chatMessages: number;
   /** Deliveries per CPU-second of the server processes (Redis not counted). */
   perServerCpuSecond: number;
   /** Deliveries per CPU-second of the server processes and Redis together. */
   perCpuSecondWithRedis: number | undefined;
+  /**
+   * CPU-seconds in the window: each server process by its own `process.cpuUsage()` (through
+   * targets/probe.mjs), Redis by `INFO cpu`, the load generator and this process by /proc/<pid>/stat.
+   */
   cpu: { servers: number[]; redis: number | undefined; load: number; orchestrator: number };
+  /**
+   * Cores the server processes used in the 0.5 s before the load, their clients connected and
+   * nobody sending: what the nodes cost without traffic (timers, heartbeats, pings).
+   */
+  idleServerCores: number;
   /** Write system calls of the server processes per delivery (1 = one frame per write). */
   serverWritesPerDelivery: number;
   /** End-to-end latency of the window's messages, ms, from the intended send time; Infinity if missing. */
@@ -117,9 +129,16 @@ export async function waitForQuiet(maxMs: number): Promise<boolean> {
 interface Snapshot {
   at: number;
   machine: MachineCpu;
+  /** /proc CPU-seconds of every process of the benchmark, for the busy check. */
   cpu: Map<number, number>;
   /** Write system calls of each server process. */
   writes: Map<number, number>;
+}
+
+/** CPU-seconds so far of the target's server processes (in node order) and of Redis, at microsecond resolution. */
+interface MeasuredCpu {
+  servers: number[];
+  redis: number | undefined;
 }
 
 let sessions = 0;
@@ -219,6 +238,21 @@ export class Session {
     return { at: now(), machine: machineCpu(), cpu, writes };
   }
 
+  /**
+   * The CPU of the server processes (`process.cpuUsage()`, asked over IPC) and of Redis (`INFO cpu`)
+   * with the /proc snapshot, for one edge of the measured window. The questions leave before the
+   * snapshot is taken; a process that is gone reads NaN.
+   */
+  private async windowEdge(): Promise<[Snapshot, MeasuredCpu]> {
+    const servers = Promise.all(this.running.nodes.map((node) => node.cpuSeconds().catch(() => Number.NaN)));
+    const redis =
+      this.redis && this.target.usesRedis
+        ? this.redis.cpuSeconds().catch(() => Number.NaN)
+        : Promise.resolve(undefined);
+    const snapshot = this.snapshot();
+    return [snapshot, { servers: await servers, redis: await redis }];
+  }
+
   private share(from: Snapshot, to: Snapshot): CpuShare {
     const seconds = (to.at - from.at) / 1000;
     let ours = 0;
@@ -240,9 +274,11 @@ export class Session {
    */
   async measure(shape: LoadShape, alongside?: (schedule: Schedule) => Promise<unknown>): Promise<Measurement> {
     // The machine just before: a busy machine is noted whatever happens next.
-    const quiet = this.snapshot();
+    const [quiet, quietCpu] = await this.windowEdge();
     await sleep(500);
-    const before = this.share(quiet, this.snapshot());
+    const [settled, settledCpu] = await this.windowEdge();
+    const before = this.share(quiet, settled);
+    const idleServerCores = (total(settledCpu.servers) - total(quietCpu.servers)) / ((settled.at - quiet.at) / 1000);
 
     const pushesBefore = this.pushes();
     const startAt = now() + 100;
@@ -260,22 +296,23 @@ export class Session {
     // Awaited together from the start, so that a failure of either is handled however early it comes.
     const loads = Promise.all([loadRun, alongside?.(schedule)]);
     await sleepUntil(windowStart);
-    const first = this.snapshot();
+    const [first, firstCpu] = await this.windowEdge();
     await sleepUntil(windowEnd);
-    const last = this.snapshot();
+    const [last, lastCpu] = await this.windowEdge();
     const [result] = await loads;
     const pushesAfter = this.taps.length > 0 ? await this.pushesSettled(5000) : [];
 
     const seconds = (last.at - first.at) / 1000;
     const used = (pid: number) => (last.cpu.get(pid) ?? 0) - (first.cpu.get(pid) ?? 0);
-    const servers = this.running.nodes.map((node) => used(node.process.pid));
-    const serverCpu = servers.reduce((sum, value) => sum + value, 0);
+    const servers = lastCpu.servers.map((after, index) => after - firstCpu.servers[index]!);
+    const serverCpu = total(servers);
     const serverWrites = this.running.nodes.reduce(
       (sum, node) =>
         sum + (last.writes.get(node.process.pid) ?? Number.NaN) - (first.writes.get(node.process.pid) ?? Number.NaN),
       0,
     );
-    const redisCpu = this.redis && this.target.usesRedis ? used(this.redis.pid) : undefined;
+    const redisCpu =
+      lastCpu.redis === undefined || firstCpu.redis === undefined ? undefined : lastCpu.redis - firstCpu.redis;
     const expected = Object.entries(result.sentInWindow).reduce(
       (sum, [room, count]) => sum + count * (this.layout.roomSizes[room] ?? 0),
       0,
@@ -290,6 +327,7 @@ export class Session {
       offeredPerSecond: shape.rate,
       windowSeconds: seconds,
       deliveries: result.receivedInWindow,
+      chatMessages: sentInWindow,
       deliveriesPerSecond: result.receivedInWindow / seconds,
       perServerCpuSecond: result.receivedInWindow / serverCpu,
       perCpuSecondWithRedis: redisCpu === undefined ? undefined : result.receivedInWindow / (serverCpu + redisCpu),
@@ -299,6 +337,7 @@ export class Session {
         load: this.generator.pids.reduce((sum, pid) => sum + used(pid), 0),
         orchestrator: used(process.pid),
       },
+      idleServerCores,
       serverWritesPerDelivery: serverWrites / result.receivedInWindow,
       latency: percentiles(result.latency),
       ...(latencyByGroup && { latencyByGroup }),

@@ -16,3 +16,6 @@ export function ratio(a: number | undefined, b: number | undefined): number | un
   if (a === undefined || b === undefined || b === 0 || !Number.isFinite(a) || !Number.isFinite(b)) return undefined;
   return a / b;
 }
+
+/** The sum of `values`. */
+export const total = (values: readonly number[]): number => values.reduce((sum, value) => sum + value, 0);

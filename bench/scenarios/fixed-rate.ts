@@ -1,7 +1,7 @@
 import type { FixedRateSize } from "../config.js";
 import type { Layout } from "../layout.js";
 import { Session, type Measurement } from "../session.js";
-import { median } from "../stats.js";
+import { median, total } from "../stats.js";
 import { interleave, resultsOf, serverFlags, type BenchContext, type TrialRecord } from "./context.js";
 
 /** Medians over the rounds of one target. */
@@ -16,6 +16,13 @@ export interface FixedRateSummary {
   p999Ms?: number;
   missing?: number;
   redisPushesPerChatMessage?: number;
+  /** Server CPU (all nodes) and Redis CPU per chat message of the window, microseconds. */
+  serverCpuUsPerChatMessage?: number;
+  redisCpuUsPerChatMessage?: number;
+  /** Cores of the server processes with the clients connected and nobody sending (all nodes). */
+  idleServerCores?: number;
+  /** serverCpuUsPerChatMessage less what the nodes spend idle over the same time: the traffic's own cost. */
+  serverCpuUsPerChatMessageAboveIdle?: number;
   serverWritesPerDelivery?: number;
 }
 
@@ -25,6 +32,10 @@ export interface FixedRateResult {
   trials: Array<TrialRecord<Measurement>>;
   summary: Record<string, FixedRateSummary>;
 }
+
+/** CPU-seconds over the window's chat messages, in microseconds. */
+const perChatMessage = (cpuSeconds: number | undefined, m: Measurement) =>
+  cpuSeconds === undefined || m.chatMessages === 0 ? undefined : (cpuSeconds * 1e6) / m.chatMessages;
 
 /** A progress line for one measurement. */
 export function describe(result: Measurement): string {
@@ -56,24 +67,19 @@ export async function fixedRate(
   const sessions = new Map<string, Session>();
   let trials: Array<TrialRecord<Measurement>>;
   try {
-    // Opened side by side (the machine is idle meanwhile); a failure still closes the others.
-    const opened = await Promise.allSettled(
-      context.targets.map((target) =>
-        Session.open({
-          target,
-          layout,
-          generator: context.generator,
-          redis: context.redis,
-          tapRedis: options.tapRedis,
-          nodeFlags: serverFlags(context),
-        }),
-      ),
-    );
-    opened.forEach((outcome, index) => {
-      if (outcome.status === "fulfilled") sessions.set(context.targets[index]!.name, outcome.value);
-    });
-    const failed = opened.find((outcome): outcome is PromiseRejectedResult => outcome.status === "rejected");
-    if (failed) throw failed.reason;
+    // One target after another: on a shared 2-core machine, two targets' nodes booting at once (8
+    // processes in a 4-node layout) have missed Fastify's 10 s plugin timeout.
+    for (const target of context.targets) {
+      const session = await Session.open({
+        target,
+        layout,
+        generator: context.generator,
+        redis: context.redis,
+        tapRedis: options.tapRedis,
+        nodeFlags: serverFlags(context),
+      });
+      sessions.set(target.name, session);
+    }
     trials = await interleave(context, label, async (target) => {
       const session = sessions.get(target.name)!;
       const result = await session.measure(shape);
@@ -97,6 +103,12 @@ export async function fixedRate(
       p999Ms: median(results.map((r) => r.latency.p999)),
       missing: median(results.map((r) => r.missing)),
       redisPushesPerChatMessage: median(results.map((r) => r.redis?.perChatMessage)),
+      serverCpuUsPerChatMessage: median(results.map((r) => perChatMessage(total(r.cpu.servers), r))),
+      redisCpuUsPerChatMessage: median(results.map((r) => perChatMessage(r.cpu.redis, r))),
+      idleServerCores: median(results.map((r) => r.idleServerCores)),
+      serverCpuUsPerChatMessageAboveIdle: median(
+        results.map((r) => perChatMessage(total(r.cpu.servers) - r.idleServerCores * r.windowSeconds, r)),
+      ),
       serverWritesPerDelivery: median(results.map((r) => r.serverWritesPerDelivery)),
     };
   }

@@ -38,11 +38,12 @@ const SETTLE_MS = 2000;
 /**
  * Scenario 4: one node, `connections` clients that connect, join one room each and then do nothing.
  * Heap and RSS are read after forced full GCs, with no client and with all of them; the difference
- * over the count is the cost of one idle connection.
+ * over the count is the cost of one idle connection. Runs `config.idle.rounds` rounds.
  */
 export async function idleScenario(context: BenchContext, layout: Layout, roomSize: number): Promise<IdleResult> {
   const connections = layout.clients.length;
-  const trials = await interleave(context, "idle", async (target) => {
+  const rounds = { ...context, config: { ...context.config, rounds: context.config.idle.rounds } };
+  const trials = await interleave(rounds, "idle", async (target) => {
     await context.redis.flush();
     let baseline: { report: MemoryReport; rssKiB: number } | undefined;
     const session = await Session.open({

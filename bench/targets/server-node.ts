@@ -23,6 +23,8 @@ export interface ServerNode {
   process: Spawned;
   /** Forces GC in the process and reports its memory. */
   memory(): Promise<MemoryReport>;
+  /** CPU-seconds the process has used so far, user + system of `process.cpuUsage()` (microsecond resolution). */
+  cpuSeconds(): Promise<number>;
 }
 
 export interface ServerNodeOptions {
@@ -69,20 +71,35 @@ export async function startServerNode(options: ServerNodeOptions): Promise<Serve
       cause: error,
     });
   }
-  return { name: options.name, url, port, process: spawned, memory: () => askMemory(spawned) };
+  return {
+    name: options.name,
+    url,
+    port,
+    process: spawned,
+    memory: () => askProbe<MemoryReport>(spawned, "bench:memory", 30_000),
+    cpuSeconds: async () => {
+      const { user, system } = await askProbe<NodeJS.CpuUsage>(spawned, "bench:cpu", 10_000);
+      return (user + system) / 1e6;
+    },
+  };
 }
 
-function askMemory(spawned: Spawned): Promise<MemoryReport> {
+let requests = 0;
+
+/** Asks the process's probe (targets/probe.mjs) over IPC and resolves with its answer to this request. */
+function askProbe<T>(spawned: Spawned, type: string, timeoutMs: number): Promise<T> {
   if (!spawned.child.connected) return Promise.reject(new Error(`${spawned.name} is gone`));
-  const answer = new Promise<MemoryReport>((resolve) => {
-    const onMessage = (message: unknown) => {
-      if (typeof message === "object" && message !== null && (message as { type?: unknown }).type === "bench:memory") {
-        spawned.child.off("message", onMessage);
-        resolve(message as MemoryReport);
-      }
+  const id = ++requests;
+  let onMessage: (message: unknown) => void = () => {};
+  const answer = new Promise<T>((resolve) => {
+    onMessage = (message: unknown) => {
+      const { type: answered, id: of } = (message ?? {}) as { type?: unknown; id?: unknown };
+      if (answered === type && of === id) resolve(message as T);
     };
     spawned.child.on("message", onMessage);
   });
-  spawned.child.send({ type: "bench:memory" });
-  return within(answer, `the memory report of ${spawned.name}`, 30_000);
+  spawned.child.send({ type, id });
+  return within(answer, `the ${type} answer of ${spawned.name}`, timeoutMs).finally(() =>
+    spawned.child.off("message", onMessage),
+  );
 }
