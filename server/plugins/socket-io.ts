@@ -8,6 +8,7 @@ import { ErrorCode } from "../../protocol/index.js";
 import type { ChatServer } from "../chat/chat.js";
 import { originPolicy, type OriginPolicyOptions } from "../origin.js";
 import { corkWebSocketWrites } from "./cork.js";
+import { releaseHandshakeRequests } from "./handshake-requests.js";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -89,6 +90,8 @@ export const socketIoPlugin = fp(
       socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
     });
 
+    // After the Origin check: the last engine middleware.
+    releaseHandshakeRequests(io);
     corkWebSocketWrites(io);
     app.decorate("io", io);
     app.addHook("onClose", async () => {
