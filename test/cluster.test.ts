@@ -128,6 +128,24 @@ describe("cluster on one Redis (in-process nodes)", () => {
     expect((await delivered).id).toBe(held.message.id);
   });
 
+  it("gives no user a Redis channel: one channel per node carries what goes to users", async () => {
+    const room = uniqueRoom("no-user-channels");
+    const sockets = [
+      await connected(nodes[0]!.url, "uma"),
+      await connected(nodes[1]!.url, "uma"),
+      await connected(nodes[2]!.url, "vic"),
+    ];
+    for (const socket of sockets) await ok(socket, "room:join", { room });
+    const shardChannels = async (pattern: string) =>
+      ((await admin.sendCommand(["PUBSUB", "SHARDCHANNELS", pattern])) as string[]).sort();
+    expect(await shardChannels(`${prefix}:io#/#u:*`)).toEqual([]);
+    expect(await shardChannels(`${prefix}:*:deliveries`)).toHaveLength(nodes.length);
+    // A DM reaches both of uma's nodes, and vic's own copy reaches his.
+    const copies = sockets.map((socket) => next(socket, "dm:message", (dm) => dm.text === "both tabs"));
+    expect((await ok(sockets[2]!, "dm:send", { to: "uma", text: "both tabs" })).online).toBe(true);
+    await Promise.all(copies);
+  });
+
   it("kicks a user on every node and posts notices cluster-wide", async () => {
     const tabs = [await connected(nodes[0]!.url, "kim"), await connected(nodes[1]!.url, "kim")];
     const other = await connected(nodes[2]!.url, "lou");

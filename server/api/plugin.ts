@@ -52,7 +52,7 @@ export async function apiPlugin(app: FastifyInstance, options: ApiPluginOptions)
     validate: makeValidators(config.maxMessageLength),
     postToRoom: roomPoster({ publisher: roomPublisherOf(stores, io), limits, moderation: stores.moderation }),
     direct: directMessages({
-      io,
+      userDelivery: stores.userDelivery,
       history: stores.history,
       presence: stores.presence,
       claims: stores.claims,

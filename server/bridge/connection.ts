@@ -138,8 +138,9 @@ export class BridgeConnection implements VirtualMember {
     const { io, presence, members, subscribed } = this.options;
     const { room, user } = this.admitted;
     if (this.ws.readyState !== this.ws.OPEN) return;
+    // The user room has no channel of its own: kicks and claims reach it through the adapter's main channel.
     await members.add(this, [roomChannel(room), userChannel(user)]);
-    await Promise.all([subscribed(roomChannel(room)), subscribed(userChannel(user))]);
+    await subscribed(roomChannel(room));
     const { firstInRoom, members: count } = await presence.joinedRoom(room, user);
     this.inRoom = true;
     if (firstInRoom) io.to(roomChannel(room)).emit("room:presence", { room, user, event: "join", members: count });

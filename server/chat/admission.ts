@@ -34,7 +34,6 @@ export interface AdmissionRules {
 
 export interface AdmissionOptions extends AdmissionRules {
   io: ChatServer;
-  subscribed: (room: string) => Promise<void>;
   /** Turns a failure into the body a client gets, logging bugs. */
   toErrorBody: (error: unknown, event: string, socket: ServerSocket) => ErrorBody;
   /** Told the code of every refused handshake (metrics). */
@@ -55,8 +54,8 @@ export interface Admitted {
 
 /**
  * Admits handshakes: on a node that is not full, within the per-address limits, a proven or free
- * user under their socket cap, subscribed to their user room, and counted online, all before the
- * client hears it is connected. From then on no DM can miss the socket, and the user is online on every node.
+ * user under their socket cap, in their user room, and counted online, all before the client hears
+ * it is connected. From then on no DM can miss the socket, and the user is online on every node.
  */
 export function admission(options: AdmissionOptions) {
   const { io, presence } = options;
@@ -95,8 +94,9 @@ export function admission(options: AdmissionOptions) {
   function takePlace(socket: ServerSocket): () => void {
     const release = options.capacity.enter();
     if (!release) throw nodeFullError(options.capacity.max);
+    // `on`, not `once`: the connection closes once, and `release` may be called again.
     if (socket.conn.readyState === "closed") release();
-    else socket.conn.once("close", release);
+    else socket.conn.on("close", release);
     return release;
   }
 
@@ -111,8 +111,8 @@ export function admission(options: AdmissionOptions) {
     }
     await gate.enterUser(presence, user);
     try {
+      // A room of this node only: what goes to the user comes through the node's own channel.
       await socket.join(channel);
-      await options.subscribed(channel);
     } catch (error) {
       await socket.leave(channel);
       await presence.userDisconnected(user).catch(() => undefined);

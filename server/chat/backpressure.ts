@@ -69,7 +69,12 @@ export class Backpressure {
     for (const socket of this.io.of("/").sockets.values()) {
       const connection = socket.conn as unknown as EngineConnection;
       const bytes = queuedBytes(connection);
-      if (bytes === 0 || this.overCap(socket, bytes)) continue;
+      if (bytes === 0) {
+        // Nothing waits: an idle connection keeps no entry (the next wait counts from this scan at most).
+        this.lastWritten.delete(connection);
+        continue;
+      }
+      if (this.overCap(socket, bytes)) continue;
       const written = this.lastWritten.get(connection);
       if (written === undefined) this.lastWritten.set(connection, now);
       else if (now - written > this.stallMs) {

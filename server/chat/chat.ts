@@ -20,6 +20,7 @@ import {
 import { roomAllowed } from "../auth/room-access.js";
 import type { TokenVerifier } from "../auth/tokens.js";
 import type { NameClaims } from "../claims/claims.js";
+import type { UserDelivery } from "../delivery/delivery.js";
 import { CodedError } from "../errors.js";
 import { missedSince, type History, type StoredMessage } from "../history/history.js";
 import type { Moderation } from "../moderation/moderation.js";
@@ -34,6 +35,7 @@ import { FailureLog } from "./failure-log.js";
 import { directMessages } from "./direct.js";
 import type { Published, RoomPublisher } from "./room-publisher.js";
 import { roomChannel, roomLog, userChannel } from "./rooms.js";
+import { ServedSocket } from "./served-socket.js";
 import { TokenExpiry } from "./token-expiry.js";
 import { makeValidators } from "./validate.js";
 
@@ -43,6 +45,8 @@ export type ServerSocket = Socket<ClientToServerEvents, ServerToClientEvents, In
 export interface ChatOptions {
   io: ChatServer;
   presence: Presence;
+  /** Carries DMs to the sockets of a user on whichever nodes they are. */
+  userDelivery: UserDelivery;
   history: History;
   /** Stores and delivers room messages (`roomPublisherOf` the stores). */
   publisher: RoomPublisher;
@@ -111,6 +115,17 @@ export function roomPoster({ publisher, limits, moderation }: RoomSendOptions) {
 /** A request of a socket that is gone is not served: its answer would reach no one. */
 const gone = () => new CodedError(ErrorCode.Unavailable, "the connection closed");
 
+/** How one client event is served: its validation, then its work for the socket that sent it. */
+interface Handler<E extends ClientEventName> {
+  parse: (payload: unknown) => RequestOf<E>;
+  run: (socket: ServerSocket, served: ServedSocket, request: RequestOf<E>) => Promise<ResultOf<E>> | ResultOf<E>;
+}
+
+type Handlers = { [E in ClientEventName]: Handler<E> };
+
+/** A listener Socket.IO calls with the socket as `this`: one function serves every socket. */
+type SocketListener = (this: ServerSocket, ...args: unknown[]) => void;
+
 /**
  * The chat protocol: authenticates handshakes and serves every client event. All state goes
  * through `presence` and `history`, so the same code runs on one node and on a cluster.
@@ -120,8 +135,11 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void>; clos
   const validate = makeValidators(options.maxMessageLength);
   const failures = new FailureLog(log);
   const backpressure = new Backpressure(io, limits.config.clientQueueBytes, limits.config.clientStallMs, log);
+  const { roomsPerSocket, joinMembersListed, pendingRequestsPerSocket } = limits.config;
   /** Per-socket unregistration still running. */
   const leaving = new Set<Promise<unknown>>();
+  /** What each socket being served keeps; the handlers below are shared. */
+  const servedSockets = new WeakMap<ServerSocket, ServedSocket>();
 
   const admitted = admission({ ...options, toErrorBody });
   const sendToRoom = roomSender(options);
@@ -137,6 +155,221 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void>; clos
         presence.releaseHeld(dm).catch((error: unknown) => log.warn({ err: error }, "could not release a held DM"));
       });
     }
+  }
+
+  const mustHaveJoined = (served: ServedSocket, room: string) => {
+    if (!served.has(room)) throw new CodedError(ErrorCode.NotJoined, `join "${room}" first`);
+  };
+
+  async function leaveRoom(socket: ServerSocket, served: ServedSocket, room: string): Promise<void> {
+    const { user } = served.identity;
+    served.leave(room);
+    await socket.leave(roomChannel(room));
+    const { lastInRoom, members } = await presence.leftRoom(room, user);
+    if (lastInRoom) io.to(roomChannel(room)).emit("room:presence", { room, user, event: "leave", members });
+  }
+
+  const handlers: Handlers = {
+    "room:join": {
+      parse: validate.join,
+      run: (socket, served, { room, since }) =>
+        served.serially(async () => {
+          if (!socket.connected) throw gone();
+          const { user, rooms } = served.identity;
+          if (!roomAllowed(rooms, room)) {
+            throw new CodedError(ErrorCode.Forbidden, `your token does not allow room "${room}"`);
+          }
+          if (!served.has(room)) {
+            if (roomsPerSocket > 0 && served.roomCount >= roomsPerSocket) {
+              throw new CodedError(ErrorCode.Forbidden, `a connection may be in ${roomsPerSocket} rooms at most`);
+            }
+            await limits.joins.take(user);
+            const { firstInRoom, members } = await presence.joinedRoom(room, user);
+            served.join(room);
+            await socket.join(roomChannel(room));
+            if (firstInRoom) {
+              io.to(roomChannel(room)).emit("room:presence", { room, user, event: "join", members });
+            }
+            await options.subscribed(roomChannel(room));
+          }
+          const log = roomLog(room);
+          const [{ members, count }, backlog] = await Promise.all([
+            presence.membersOf(room, joinMembersListed),
+            since === undefined
+              ? history.latest(log, LIMITS.defaultHistory).then((messages) => ({ messages, complete: true }))
+              : missedSince(history, log, since, options.historySize),
+          ]);
+          return {
+            room,
+            members,
+            memberCount: count,
+            history: backlog.messages.map((stored) => toChatMessage(room, stored)),
+            recovered: since === undefined || backlog.complete,
+          };
+        }),
+    },
+
+    "room:leave": {
+      parse: validate.leave,
+      run: (socket, served, { room }) =>
+        served.serially(async () => {
+          mustHaveJoined(served, room);
+          await leaveRoom(socket, served, room);
+          return {};
+        }),
+    },
+
+    "room:send": {
+      parse: validate.send,
+      run: async (_socket, served, request) => {
+        mustHaveJoined(served, request.room);
+        return { message: await sendToRoom(served.identity.user, request) };
+      },
+    },
+
+    "room:history": {
+      parse: validate.history,
+      run: async (_socket, served, { room, before, limit = LIMITS.defaultHistory }) => {
+        mustHaveJoined(served, room);
+        await limits.history.take(served.identity.user);
+        const log = roomLog(room);
+        const stored =
+          before === undefined ? await history.latest(log, limit) : await history.before(log, before, limit);
+        return { messages: stored.map((message) => toChatMessage(room, message)) };
+      },
+    },
+
+    "rooms:list": {
+      parse: validate.rooms,
+      run: async (_socket, served, { cursor, limit = LIMITS.defaultRoomsPage }) => {
+        await limits.roomsList.take(served.identity.user);
+        const page = await presence.listRooms({ cursor, limit });
+        return page.nextCursor === undefined ? { rooms: page.rooms } : page;
+      },
+    },
+
+    "dm:send": {
+      parse: validate.direct,
+      run: (_socket, served, request) => direct.send(served.identity, request),
+    },
+
+    "dm:sync": {
+      parse: validate.directSync,
+      run: async (_socket, served, { since }) => {
+        const { user, proven } = served.identity;
+        // A feed holds what was said to its user alone: only a connection that proved it is them reads it.
+        if (!proven) {
+          throw new CodedError(
+            ErrorCode.Forbidden,
+            "DMs are kept only for a name you proved yours: connect with its key",
+          );
+        }
+        await limits.history.take(user);
+        return direct.sync(user, since);
+      },
+    },
+
+    typing: {
+      parse: validate.typing,
+      run: async (_socket, served, { room, typing }) => {
+        const { user } = served.identity;
+        mustHaveJoined(served, room);
+        await limits.typing.take(user);
+        io.to(roomChannel(room)).except(userChannel(user)).emit("room:typing", { room, user, typing });
+        return {};
+      },
+    },
+
+    "auth:refresh": {
+      parse: validate.refresh,
+      run: async (_socket, served, { token }) => {
+        const { identity, expiry } = served;
+        await limits.joins.take(identity.user);
+        if (!tokens || !expiry) throw new CodedError(ErrorCode.BadRequest, "this server does not use tokens");
+        const verified = await tokens.verify(token);
+        const subject = checkName(verified.subject, "user");
+        if (!subject.ok || subject.name !== identity.user) {
+          throw new CodedError(ErrorCode.Forbidden, "the token is for another user");
+        }
+        identity.expiresAt = verified.expiresAt;
+        identity.rooms = verified.rooms;
+        expiry.renew(verified.expiresAt);
+        return { expiresAt: verified.expiresAt };
+      },
+    },
+  };
+
+  /**
+   * Validates, runs, and always answers the ack if there is one. The result type comes from the
+   * protocol's event map, so a reply that drifts fails to compile. A client that piles up
+   * requests, or leaves its answers unread, is dropped instead. It never rejects: every failure
+   * becomes the ack's error.
+   */
+  async function respond<E extends ClientEventName>(
+    socket: ServerSocket,
+    event: E,
+    payload: unknown,
+    ack: unknown,
+  ): Promise<void> {
+    // socket.emit("rooms:list", ack) puts the ack first.
+    if (typeof payload === "function" && ack === undefined) [payload, ack] = [undefined, payload];
+    const reply = typeof ack === "function" ? (ack as (answer: Ack<ResultOf<E>>) => void) : undefined;
+    const served = servedSockets.get(socket);
+    // Work for a socket that is gone, or that reads nothing, is dropped, not done.
+    if (!served || !socket.connected || backpressure.check(socket)) return;
+    if (served.pending >= pendingRequestsPerSocket) {
+      const { pending } = served;
+      log.warn(
+        { socket: socket.id, user: served.identity.user, pending },
+        "dropped a client over PENDING_REQUESTS_PER_SOCKET",
+      );
+      dropConnection(socket.conn as unknown as Parameters<typeof dropConnection>[0]);
+      return;
+    }
+    served.pending += 1;
+    const handler: Handler<E> = handlers[event];
+    let answer: Ack<ResultOf<E>>;
+    try {
+      answer = { ok: true, ...(await handler.run(socket, served, handler.parse(payload))) };
+    } catch (error) {
+      answer = { ok: false, error: toErrorBody(error, event, socket) };
+    } finally {
+      served.pending -= 1;
+    }
+    // Checked again before the answer is written: a burst of requests passed the first check
+    // together, and each answer may be large.
+    if (socket.connected && !backpressure.check(socket)) reply?.(answer);
+  }
+
+  /** One listener per event, shared by every socket (registered untyped: `parse` decides what a client sent). */
+  const listeners = (Object.keys(handlers) as ClientEventName[]).map((event): [string, SocketListener] => [
+    event,
+    function (this: ServerSocket, payload: unknown, ack: unknown) {
+      void respond(this, event, payload, ack);
+    },
+  ]);
+
+  /** Unregisters a socket that went: its rooms, its presence, its place. */
+  function unregister(socket: ServerSocket): void {
+    const served = servedSockets.get(socket);
+    if (!served) return;
+    served.expiry?.stop();
+    const { user, proven } = served.identity;
+    const done = served
+      .serially(async () => {
+        for (const room of served.rooms()) await leaveRoom(socket, served, room);
+        await presence.userDisconnected(user);
+        // A name stays claimed for a full period after its last connection.
+        if (proven) await claims.touch(user);
+      })
+      .finally(() => admitted.left(served))
+      .catch((error: unknown) => log.warn({ err: error, socket: socket.id }, "could not unregister the connection"))
+      .finally(() => leaving.delete(done));
+    leaving.add(done);
+  }
+
+  function onDisconnect(this: ServerSocket): void {
+    unregister(this);
   }
 
   presence.onRemoteLeave((leave) => io.to(roomChannel(leave.room)).emit("room:presence", leave));
@@ -173,193 +406,19 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void>; clos
     return { code: ErrorCode.Internal, message: "internal error" };
   }
 
+  /** Serves a socket admitted by the handshake: its state, the shared listeners, its held DMs. */
   function serve(socket: ServerSocket): void {
-    const user = socket.data.user;
     const entry = admitted.take(socket);
     const { identity } = entry;
     const expiry = identity.expiresAt === undefined ? undefined : new TokenExpiry(socket, identity.expiresAt);
-    const joined = new Set<string>();
-    const { roomsPerSocket, joinMembersListed, pendingRequestsPerSocket } = limits.config;
-    /** Requests of this socket not answered yet. */
-    let pending = 0;
-    // Membership changes run one at a time per socket, so a disconnect never overtakes a join
-    // and the presence counts stay exact.
-    let membership: Promise<unknown> = Promise.resolve();
-    const serially = <T>(work: () => Promise<T>): Promise<T> => {
-      const result = membership.then(work);
-      membership = result.catch(() => undefined);
-      return result;
-    };
-
-    const mustHaveJoined = (room: string) => {
-      if (!joined.has(room)) throw new CodedError(ErrorCode.NotJoined, `join "${room}" first`);
-    };
-
-    /**
-     * Registers a handler that validates, runs, and always answers the ack if there is one. The
-     * result type comes from the protocol's event map, so a reply that drifts fails to compile.
-     * A client that piles up requests, or leaves its answers unread, is dropped instead.
-     */
-    function handle<E extends ClientEventName>(
-      event: E,
-      parse: (payload: unknown) => RequestOf<E>,
-      run: (request: RequestOf<E>) => Promise<ResultOf<E>> | ResultOf<E>,
-    ): void {
-      const respond = async (payload: unknown, ack?: unknown): Promise<void> => {
-        // socket.emit("rooms:list", ack) puts the ack first.
-        if (typeof payload === "function" && ack === undefined) [payload, ack] = [undefined, payload];
-        const reply = typeof ack === "function" ? (ack as (answer: Ack<ResultOf<E>>) => void) : undefined;
-        // Work for a socket that is gone, or that reads nothing, is dropped, not done.
-        if (!socket.connected || backpressure.check(socket)) return;
-        if (pending >= pendingRequestsPerSocket) {
-          log.warn({ socket: socket.id, user, pending }, "dropped a client over PENDING_REQUESTS_PER_SOCKET");
-          dropConnection(socket.conn as unknown as Parameters<typeof dropConnection>[0]);
-          return;
-        }
-        pending += 1;
-        let answer: Ack<ResultOf<E>>;
-        try {
-          answer = { ok: true, ...(await run(parse(payload))) };
-        } catch (error) {
-          answer = { ok: false, error: toErrorBody(error, event, socket) };
-        } finally {
-          pending -= 1;
-        }
-        // Checked again before the answer is written: a burst of requests passed the first check
-        // together, and each answer may be large.
-        if (socket.connected && !backpressure.check(socket)) reply?.(answer);
-      };
-      // Registered untyped: a client may send anything, and `parse` decides what it was. `respond`
-      // never rejects: every failure becomes the ack's error.
-      (socket as unknown as { on(event: string, listener: (...args: unknown[]) => void): void }).on(
-        event,
-        (payload, ack) => void respond(payload, ack),
-      );
-    }
-
+    servedSockets.set(socket, new ServedSocket(entry, expiry));
+    const untyped = socket as unknown as { on(event: string, listener: SocketListener): void };
+    for (const [event, listener] of listeners) untyped.on(event, listener);
+    untyped.on("disconnect", onDisconnect);
     if (identity.proven) {
-      deliverHeld(socket, user).catch((error: unknown) =>
+      deliverHeld(socket, identity.user).catch((error: unknown) =>
         log.warn({ err: error, socket: socket.id }, "could not read held DMs"),
       );
     }
-
-    handle("room:join", validate.join, ({ room, since }) =>
-      serially(async () => {
-        if (!socket.connected) throw gone();
-        if (!roomAllowed(identity.rooms, room)) {
-          throw new CodedError(ErrorCode.Forbidden, `your token does not allow room "${room}"`);
-        }
-        if (!joined.has(room)) {
-          if (roomsPerSocket > 0 && joined.size >= roomsPerSocket) {
-            throw new CodedError(ErrorCode.Forbidden, `a connection may be in ${roomsPerSocket} rooms at most`);
-          }
-          await limits.joins.take(user);
-          const { firstInRoom, members } = await presence.joinedRoom(room, user);
-          joined.add(room);
-          await socket.join(roomChannel(room));
-          if (firstInRoom) {
-            io.to(roomChannel(room)).emit("room:presence", { room, user, event: "join", members });
-          }
-          await options.subscribed(roomChannel(room));
-        }
-        const log = roomLog(room);
-        const [{ members, count }, backlog] = await Promise.all([
-          presence.membersOf(room, joinMembersListed),
-          since === undefined
-            ? history.latest(log, LIMITS.defaultHistory).then((messages) => ({ messages, complete: true }))
-            : missedSince(history, log, since, options.historySize),
-        ]);
-        return {
-          room,
-          members,
-          memberCount: count,
-          history: backlog.messages.map((stored) => toChatMessage(room, stored)),
-          recovered: since === undefined || backlog.complete,
-        };
-      }),
-    );
-
-    handle("room:leave", validate.leave, ({ room }) =>
-      serially(async () => {
-        mustHaveJoined(room);
-        await leaveRoom(room);
-        return {};
-      }),
-    );
-
-    async function leaveRoom(room: string): Promise<void> {
-      joined.delete(room);
-      await socket.leave(roomChannel(room));
-      const { lastInRoom, members } = await presence.leftRoom(room, user);
-      if (lastInRoom) io.to(roomChannel(room)).emit("room:presence", { room, user, event: "leave", members });
-    }
-
-    handle("room:send", validate.send, async (request) => {
-      mustHaveJoined(request.room);
-      return { message: await sendToRoom(user, request) };
-    });
-
-    handle("room:history", validate.history, async ({ room, before, limit = LIMITS.defaultHistory }) => {
-      mustHaveJoined(room);
-      await limits.history.take(user);
-      const log = roomLog(room);
-      const stored = before === undefined ? await history.latest(log, limit) : await history.before(log, before, limit);
-      return { messages: stored.map((message) => toChatMessage(room, message)) };
-    });
-
-    handle("rooms:list", validate.rooms, async ({ cursor, limit = LIMITS.defaultRoomsPage }) => {
-      await limits.roomsList.take(user);
-      const page = await presence.listRooms({ cursor, limit });
-      return page.nextCursor === undefined ? { rooms: page.rooms } : page;
-    });
-
-    handle("dm:send", validate.direct, (request) => direct.send(identity, request));
-
-    handle("dm:sync", validate.directSync, async ({ since }) => {
-      // A feed holds what was said to its user alone: only a connection that proved it is them reads it.
-      if (!identity.proven) {
-        throw new CodedError(
-          ErrorCode.Forbidden,
-          "DMs are kept only for a name you proved yours: connect with its key",
-        );
-      }
-      await limits.history.take(user);
-      return direct.sync(user, since);
-    });
-
-    handle("typing", validate.typing, async ({ room, typing }) => {
-      mustHaveJoined(room);
-      await limits.typing.take(user);
-      io.to(roomChannel(room)).except(userChannel(user)).emit("room:typing", { room, user, typing });
-      return {};
-    });
-
-    handle("auth:refresh", validate.refresh, async ({ token }) => {
-      await limits.joins.take(user);
-      if (!tokens || !expiry) throw new CodedError(ErrorCode.BadRequest, "this server does not use tokens");
-      const verified = await tokens.verify(token);
-      const subject = checkName(verified.subject, "user");
-      if (!subject.ok || subject.name !== user) {
-        throw new CodedError(ErrorCode.Forbidden, "the token is for another user");
-      }
-      identity.expiresAt = verified.expiresAt;
-      identity.rooms = verified.rooms;
-      expiry.renew(verified.expiresAt);
-      return { expiresAt: verified.expiresAt };
-    });
-
-    socket.on("disconnect", () => {
-      expiry?.stop();
-      const done = serially(async () => {
-        for (const room of [...joined]) await leaveRoom(room);
-        await presence.userDisconnected(user);
-        // A name stays claimed for a full period after its last connection.
-        if (identity.proven) await claims.touch(user);
-      })
-        .finally(() => admitted.left(entry))
-        .catch((error) => log.warn({ err: error, socket: socket.id }, "could not unregister the connection"))
-        .finally(() => leaving.delete(done));
-      leaving.add(done);
-    });
   }
 }

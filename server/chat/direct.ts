@@ -8,13 +8,14 @@ import {
 import type { NameClaims } from "../claims/claims.js";
 import { missedSince, type History, type StoredMessage } from "../history/history.js";
 import type { Limits } from "../limits/limits.js";
+import type { UserDelivery } from "../delivery/delivery.js";
 import type { Presence } from "../presence/presence.js";
-import type { ChatServer } from "./chat.js";
-import { feedLog, pairLog, userChannel } from "./rooms.js";
+import { feedLog, pairLog } from "./rooms.js";
 
 /** What sending and reading DMs uses. */
 export interface DirectOptions {
-  io: ChatServer;
+  /** Carries each DM to the sockets of both sides, on whichever nodes they are. */
+  userDelivery: UserDelivery;
   history: History;
   presence: Presence;
   claims: NameClaims;
@@ -72,7 +73,8 @@ function fromFeed(entry: StoredMessage): DirectMessage {
  * steps completes what the first attempt left undone, and stores nothing twice.
  */
 export function directMessages(options: DirectOptions) {
-  const { io, history, presence, claims, limits } = options;
+  const { userDelivery, history, presence, claims, limits } = options;
+  const deliver = (user: string, dm: DirectMessage) => userDelivery.deliver(user, { event: "dm:message", payload: dm });
 
   /** Whether DMs to `user` are kept for them: only for a name someone proved theirs. */
   const keepsFeed = async (user: string) => options.tokenMode || (await claims.isClaimed(user));
@@ -103,22 +105,19 @@ export function directMessages(options: DirectOptions) {
       const newToRecipient = toSelf ? false : inRecipientFeed ? !inRecipientFeed.duplicate : !duplicate;
       const newToSender = inSenderFeed ? !inSenderFeed.duplicate : !duplicate;
 
-      let online: boolean;
-      let held: boolean | undefined;
-      if (toSelf) {
-        online = true;
-      } else if (newToRecipient) {
-        const outcome = await presence.holdUnlessOnline(forRecipient, recipientKeeps ? options.claimTtlMs : undefined);
-        online = outcome === "online";
-        if (!online) held = outcome === "held";
-        // Separate emits: the sharded adapter routes a single-room broadcast to only the nodes
-        // holding that room. A held DM goes out live too, in case the registry lags behind a
-        // connected recipient (Redis lost its data); a client keeps one copy per id.
-        io.to(userChannel(to)).emit("dm:message", forRecipient);
-      } else {
-        online = (await presence.nodesOf(to)).length > 0;
-      }
-      if (newToSender) io.to(userChannel(user)).emit("dm:message", forSender);
+      // The live copies go out while the recipient's copy is held or not: a held DM goes out live
+      // too, in case presence lags behind a connected recipient; a client keeps one copy per id.
+      const [outcome] = await Promise.all([
+        newToRecipient
+          ? presence.holdUnlessOnline(forRecipient, recipientKeeps ? options.claimTtlMs : undefined)
+          : undefined,
+        newToRecipient ? deliver(to, forRecipient) : undefined,
+        newToSender ? deliver(user, forSender) : undefined,
+      ]);
+      // A recipient counted online only on a node that died (not reaped yet) gets nothing held: the
+      // DM is in their feed whenever it would have been held (a name that keeps one), for dm:sync.
+      const online = toSelf || (outcome === undefined ? (await presence.nodesOf(to)).length > 0 : outcome === "online");
+      const held = outcome === undefined || outcome === "online" ? undefined : outcome === "held";
       return held === undefined ? { message: forSender, online } : { message: forSender, online, held };
     },
 

@@ -7,6 +7,7 @@ import { roomPublisherOf } from "../chat/room-publisher.js";
 import { moderationActions, type ModerationActions } from "../chat/moderation-actions.js";
 import { tokenVerifier } from "../auth/tokens.js";
 import { claimTtlMs, type Config } from "../config.js";
+import { toLocalSockets } from "../delivery/local.js";
 import { clientAddress } from "../limits/client-address.js";
 import type { Limits } from "../limits/limits.js";
 import type { NodeCapacity } from "../limits/node-capacity.js";
@@ -43,6 +44,7 @@ export const chatPlugin = fp(
     const chatOptions: ChatOptions & Pick<AdmissionOptions, "onHandshakeRefused"> = {
       io: app.io,
       presence: stores.presence,
+      userDelivery: stores.userDelivery,
       history: stores.history,
       publisher: roomPublisherOf(stores, app.io),
       claims: stores.claims,
@@ -68,10 +70,12 @@ export const chatPlugin = fp(
     app.addHook("onReady", async () => {
       await stores.presence.start();
       await stores.addressSockets.start();
+      await stores.userDelivery.start(toLocalSockets(app.io));
     });
     app.addHook("preClose", async () => {
       await chat.drain();
       chat.close();
+      await stores.userDelivery.close();
       await stores.presence.close();
       await stores.addressSockets.close();
     });

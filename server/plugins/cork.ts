@@ -5,6 +5,11 @@ interface Corkable {
   uncork(): void;
 }
 
+/** What the engine's "flush" event tells about the connection being written to. */
+interface FlushedConnection {
+  transport: { name: string; socket?: { _socket?: Corkable } };
+}
+
 /**
  * Coalesces the frames a WebSocket receives in one tick into one write(2).
  *
@@ -13,26 +18,22 @@ interface Corkable {
  * its TCP socket on the first flush of the tick and uncorking it on the next tick sends them
  * together. bench/ measured +38% deliveries per server CPU-second on bursts of 10; it costs
  * nothing measurable on evenly spaced traffic.
+ *
+ * One listener on the engine serves every connection (a listener per connection would cost each
+ * idle one a closure): the sockets corked in a tick are uncorked together on the next.
  */
 export function corkWebSocketWrites(io: Server): void {
-  io.engine.on(
-    "connection",
-    (connection: {
-      transport: { name: string; socket?: { _socket?: Corkable } };
-      on(event: "flush", listener: () => void): void;
-    }) => {
-      let corked = false;
-      connection.on("flush", () => {
-        // ws keeps the TCP socket private; it is there for websocket transports only.
-        const tcp = connection.transport.name === "websocket" ? connection.transport.socket?._socket : undefined;
-        if (!tcp || corked) return;
-        corked = true;
-        tcp.cork();
-        process.nextTick(() => {
-          corked = false;
-          tcp.uncork();
-        });
-      });
-    },
-  );
+  const corked = new Set<Corkable>();
+  const uncorkAll = () => {
+    for (const tcp of corked) tcp.uncork();
+    corked.clear();
+  };
+  io.engine.on("flush", (connection: FlushedConnection) => {
+    // ws keeps the TCP socket private; it is there for websocket transports only.
+    const tcp = connection.transport.name === "websocket" ? connection.transport.socket?._socket : undefined;
+    if (!tcp || corked.has(tcp)) return;
+    if (corked.size === 0) process.nextTick(uncorkAll);
+    corked.add(tcp);
+    tcp.cork();
+  });
 }

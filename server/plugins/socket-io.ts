@@ -9,6 +9,7 @@ import type { ChatServer } from "../chat/chat.js";
 import { originPolicy, type OriginPolicyOptions } from "../origin.js";
 import { corkWebSocketWrites } from "./cork.js";
 import { fastBroadcastWrites } from "./fast-broadcast.js";
+import { releaseHandshakeRequests } from "./handshake-requests.js";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -92,6 +93,8 @@ export const socketIoPlugin = fp(
       socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
     });
 
+    // After the Origin check: the last engine middleware.
+    releaseHandshakeRequests(io);
     corkWebSocketWrites(io);
     if (options.fastBroadcast) fastBroadcastWrites(io);
     app.decorate("io", io);

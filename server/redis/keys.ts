@@ -20,6 +20,11 @@ export function redisKeys(prefix: string) {
     nodeRooms: (node: string) => `${prefix}:{n:${node}}:rooms`,
     /** The node's heartbeat (JSON of its counts), with a TTL: gone means the node is dead. */
     nodeAlive: (node: string) => `${prefix}:{n:${node}}:alive`,
+    /**
+     * Sharded pub/sub channel the node listens on for events to its users' sockets (DMs), one per
+     * node whatever the number of users.
+     */
+    nodeDeliveries: (node: string) => `${prefix}:{n:${node}}:deliveries`,
     /** Lock held by the node that cleans up after a dead node. */
     nodeReaper: (node: string) => `${prefix}:{n:${node}}:reaper`,
     /** Sorted set node → last heartbeat ms: every node that may hold entries. */

@@ -1,5 +1,6 @@
 import { claimTtlMs, type Config } from "../config.js";
 import { MemoryClaims } from "../claims/memory.js";
+import { MemoryUserDelivery } from "../delivery/memory.js";
 import { MemoryHistory } from "../history/memory.js";
 import { MemoryModeration } from "../moderation/memory.js";
 import { MemoryPresence } from "../presence/memory.js";
@@ -17,6 +18,7 @@ export function memoryStores(config: Config, instruments: StoreInstruments = {})
       { maxHeldPerRecipient: config.limits.dmsHeldPerRecipient, maxHeldPerSender: config.limits.dmsHeldPerSender },
       instruments.vitals,
     ),
+    userDelivery: new MemoryUserDelivery(),
     history,
     series: new MemorySeries(config.nodeId),
     rateLimiters: memoryRateLimiters,

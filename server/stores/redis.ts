@@ -6,9 +6,11 @@ import { RedisHistory } from "../history/redis.js";
 import { RedisPresence } from "../presence/redis.js";
 import type { StoreInstruments, Stores } from "./stores.js";
 import { RedisClaims } from "../claims/redis.js";
+import { RedisUserDelivery } from "../delivery/redis.js";
 import { RedisModeration } from "../moderation/redis.js";
 import { openRedis } from "../redis/connection.js";
 import { redisKeys } from "../redis/keys.js";
+import { withoutUserSubscriptions } from "../redis/user-rooms.js";
 import { RedisAddressSockets } from "../limits/address-sockets-redis.js";
 import { redisRateLimiters } from "../limits/rate-limiters.js";
 import { countingAdapter, timedRedis } from "../metrics/redis.js";
@@ -35,29 +37,37 @@ export async function openRedisStores(
   const channelPrefix = `${config.redisPrefix}:io`;
   // The adapter's channel for a room: `${channelPrefix}#${namespace}#${room}#` (sharded-adapter.ts).
   const roomChannel = (room: string) => `${channelPrefix}#/#${room}#`;
-  const adapter = createShardedAdapter(redis.publisher, redis.subscriber, {
-    channelPrefix,
-    subscriptionMode: "dynamic",
+  const adapter = withoutUserSubscriptions(
+    createShardedAdapter(redis.publisher, redis.subscriber, { channelPrefix, subscriptionMode: "dynamic" }),
+  );
+  const presence = new RedisPresence({
+    redis: connection,
+    keys,
+    nodeId: config.nodeId,
+    heartbeatTtlMs: config.heartbeatTtlMs,
+    maxHeldPerRecipient: config.limits.dmsHeldPerRecipient,
+    maxHeldPerSender: config.limits.dmsHeldPerSender,
+    log,
+    ...(instruments.vitals ? { vitals: instruments.vitals } : {}),
+    ...(metrics
+      ? {
+          onReaped: ({ users, roomMembers }) => {
+            metrics.reapedUsers += users;
+            metrics.reapedRoomMembers += roomMembers;
+          },
+        }
+      : {}),
   });
   const history = new RedisHistory(connection, keys, { maxPerLog: config.historySize, ttlMs: config.historyTtlMs });
   return {
-    presence: new RedisPresence({
+    presence,
+    userDelivery: new RedisUserDelivery({
       redis: connection,
-      keys,
+      subscriber: redis.subscriber,
       nodeId: config.nodeId,
-      heartbeatTtlMs: config.heartbeatTtlMs,
-      maxHeldPerRecipient: config.limits.dmsHeldPerRecipient,
-      maxHeldPerSender: config.limits.dmsHeldPerSender,
+      channelOf: keys.nodeDeliveries,
+      nodesOf: (user) => presence.nodesOf(user),
       log,
-      ...(instruments.vitals ? { vitals: instruments.vitals } : {}),
-      ...(metrics
-        ? {
-            onReaped: ({ users, roomMembers }) => {
-              metrics.reapedUsers += users;
-              metrics.reapedRoomMembers += roomMembers;
-            },
-          }
-        : {}),
     }),
     history,
     roomPublisher: (io) =>

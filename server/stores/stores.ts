@@ -6,6 +6,7 @@ import type { History } from "../history/history.js";
 import type { AddressSockets } from "../limits/address-sockets.js";
 import type { RateLimiterFactory } from "../limits/rate-limiters.js";
 import type { Moderation } from "../moderation/moderation.js";
+import type { UserDelivery } from "../delivery/delivery.js";
 import type { SeriesStore } from "../metrics/series.js";
 import type { Tallies } from "../metrics/tallies.js";
 import type { NodeVitals, Presence } from "../presence/presence.js";
@@ -16,6 +17,8 @@ export type AdapterFactory = NonNullable<ServerOptions["adapter"]>;
 /** The state a node keeps, behind the same interfaces whether it is alone or in a cluster. */
 export interface Stores {
   presence: Presence;
+  /** Events to one user's sockets (DMs), on whichever nodes they are. */
+  userDelivery: UserDelivery;
   history: History;
   claims: NameClaims;
   /** Bans and mutes, the same on every node. */
