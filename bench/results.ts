@@ -3,6 +3,7 @@ import type { FixedRateResult } from "./scenarios/fixed-rate.js";
 import type { FloodResult } from "./scenarios/flood.js";
 import type { IdleResult } from "./scenarios/idle.js";
 import type { KneeResult } from "./scenarios/knee.js";
+import type { ScaleResult } from "./scenarios/scale.js";
 import { FOREIGN_CORES_LIMIT } from "./session.js";
 import { median, ratio } from "./stats.js";
 import type { MachineInfo } from "./system.js";
@@ -24,6 +25,7 @@ export interface BenchResults {
     moderateLatency?: FixedRateResult & { rateFrom: string };
     idleConnections?: IdleResult;
     saturationKnee?: KneeResult;
+    scale?: ScaleResult;
     flood?: FloodResult;
   };
   /** The figures the issue asks for, flat; the --quick JSON line is a subset of these. */
@@ -59,6 +61,15 @@ export const METHOD: Record<string, string> = {
     "in the same round. The flooder's acks are counted by outcome (accepted, rate_limited, other errors, none) for " +
     "the sends meant to leave in the window (per second) and over the whole phase, against the allowance " +
     "limit x seconds + burst.",
+  scale:
+    "Scenario 6: the load generator runs as several processes (5,000 clients each, under the hard limit of open " +
+    "files), each binding its sockets to a source address of its own (127.0.0.2, .3, ...). Clients connect open " +
+    "loop at the storm rate (client k due at start + k/rate); handshake latency runs from the due time to the " +
+    "connect event, ready latency to the answer of the room join; a client that never connected counts as " +
+    "infinitely late. Then the clients that did not get in try again, 64 at a time (the top-up), so that memory " +
+    "(as in scenario 4, over every node) and the big room's latency are measured at full size. The refill: one roomcast node at " +
+    "MAX_CONNECTIONS = cap held by cap SDK clients pinned to it; SIGTERM, start again on the same port; seconds from " +
+    "that start until every client is connected again.",
   busyCheck:
     `Machine CPU (user + nice + system of /proc/stat) minus the CPU of the benchmark's own processes (servers, ` +
     `Redis, load generator, this process), over 0.5 s before a trial and over its window. More than ` +
@@ -80,6 +91,7 @@ export function headline(scenarios: BenchResults["scenarios"]): Record<string, n
   const idle = scenarios.idleConnections?.summary;
   const knee = scenarios.saturationKnee?.summary;
   const flood = scenarios.flood?.summary;
+  const scale = scenarios.scale;
   const figures: Record<string, number | null> = {
     hot_room_roomcast_per_cpu_s: round(hot?.roomcast?.perServerCpuSecond, 0),
     hot_room_stock_per_cpu_s: round(hot?.stock?.perServerCpuSecond, 0),
@@ -137,6 +149,7 @@ export function headline(scenarios: BenchResults["scenarios"]): Record<string, n
       knee_deliveries_per_s_raw_ws: round(knee["raw-ws"]?.kneeDeliveriesPerSecond, 0),
     });
   }
+  if (scale) Object.assign(figures, scaleFigures(scale));
   if (flood) {
     const roomcast = flood.roomcast;
     Object.assign(figures, {
@@ -150,6 +163,29 @@ export function headline(scenarios: BenchResults["scenarios"]): Record<string, n
       flood_flooder_accepted_of_allowance_roomcast: round(roomcast?.flooder.acceptedOfAllowance, 3),
     });
   }
+  return figures;
+}
+
+/** Scenario 6's flat figures: `scale_connections` (roomcast's connections held) first. */
+function scaleFigures(scale: ScaleResult): Record<string, number | null> {
+  const figures: Record<string, number | null> = {
+    scale_connections: round(scale.summary.roomcast?.held, 0),
+  };
+  for (const target of ["roomcast", "stock"]) {
+    const s = scale.summary[target];
+    if (!s) continue;
+    Object.assign(figures, {
+      [`scale_refused_${target}`]: s.refused,
+      [`scale_failed_${target}`]: s.failed,
+      [`scale_handshake_p50_ms_${target}`]: round(s.handshakeP50Ms),
+      [`scale_handshake_p99_ms_${target}`]: round(s.handshakeP99Ms),
+      [`scale_p50_ms_${target}`]: round(s.p50Ms),
+      [`scale_p99_ms_${target}`]: round(s.p99Ms),
+      [`scale_heap_kib_per_conn_${target}`]: round(s.heapKiBPerConnection, 1),
+      [`scale_rss_kib_per_conn_${target}`]: round(s.rssKiBPerConnection, 1),
+    });
+  }
+  if (scale.refill) figures.scale_refill_s_roomcast = round(scale.refill.result.refillSeconds, 1);
   return figures;
 }
 

@@ -23,6 +23,11 @@ export interface ServerNode {
   process: Spawned;
   /** Forces GC in the process and reports its memory. */
   memory(): Promise<MemoryReport>;
+  /**
+   * Starts the same server again, with the same settings on the same port, once this process has
+   * exited (scenario 6's restart); resolves once it serves.
+   */
+  relaunch(): Promise<ServerNode>;
 }
 
 export interface ServerNodeOptions {
@@ -38,6 +43,8 @@ export interface ServerNodeOptions {
   nodeFlags?: string[];
   /** Resolves once the node serves (after its port accepts connections). */
   ready?: (url: string) => Promise<void>;
+  /** The port to listen on; default: a free one. */
+  port?: number;
 }
 
 const PROBE = benchPath("targets/probe.mjs");
@@ -47,7 +54,7 @@ const PROBE = benchPath("targets/probe.mjs");
  * same for every target), and waits until it serves.
  */
 export async function startServerNode(options: ServerNodeOptions): Promise<ServerNode> {
-  const port = await freePort(HOST);
+  const port = options.port ?? (await freePort(HOST));
   const preloads = [PROBE, ...(options.preloads ?? [])].flatMap((module) => ["--import", module]);
   const spawned = launch(
     options.name,
@@ -69,7 +76,14 @@ export async function startServerNode(options: ServerNodeOptions): Promise<Serve
       cause: error,
     });
   }
-  return { name: options.name, url, port, process: spawned, memory: () => askMemory(spawned) };
+  return {
+    name: options.name,
+    url,
+    port,
+    process: spawned,
+    memory: () => askMemory(spawned),
+    relaunch: () => startServerNode({ ...options, port }),
+  };
 }
 
 function askMemory(spawned: Spawned): Promise<MemoryReport> {
