@@ -7,6 +7,7 @@ export const SCENARIOS = {
   3: "moderate-latency",
   4: "idle-connections",
   5: "saturation-knee",
+  6: "scale",
   7: "flood",
   8: "growth",
 } as const;
@@ -80,6 +81,23 @@ export interface BenchConfig {
     windowMs: number;
     drainMs: number;
   };
+  /** Scenario 6 (issue 12): many connections, a connect storm, a big room, memory, refill after a restart. */
+  scale: FixedRateSize & {
+    connections: number;
+    /** Members of each small room (the connections not in the big room). */
+    roomSize: number;
+    /** Members of the one big room, the only room that gets messages. */
+    bigRoom: number;
+    senders: number;
+    /** Handshakes per second of the connect storm. */
+    stormRate: number;
+    /** Clients per load-generator process: each holds a file per socket, under the hard limit (ulimit -Hn). */
+    clientsPerWorker: number;
+    /** Measurements of the big room per target, on the same connections. */
+    rounds: number;
+    /** The refill after a restart: one node at MAX_CONNECTIONS = refillCap, held by as many SDK clients. */
+    refillCap: number;
+  };
   flood: FixedRateSize & {
     rooms: number;
     members: number;
@@ -111,8 +129,8 @@ const MODERATE_RATE = 400;
 const DEFAULT_SEND_LIMIT = { perSecond: 20, burst: 60 };
 
 const USAGE = `usage: npm run bench -- [options]
-  --quick              scenarios 1 to 4, cut down (under 5 minutes); last line is a JSON summary
-  --scenarios 1,2,...  which scenarios to run (default: all; --quick: 1,2,3,4)
+  --quick              scenarios 1, 2, 3, 4 and 6, cut down (under 5 minutes); last line is a JSON summary
+  --scenarios 1,2,...  which scenarios to run (default: all; --quick: 1,2,3,4,6)
   --targets a,b,...    roomcast, stock, raw-ws, and the levers roomcast+cork, stock+cork; roomcast-nometrics
                        (METRICS=0) beside roomcast measures what the metrics cost, roomcast-nofast
                        (FAST_BROADCAST=0) what the broadcast fast path gives
@@ -125,6 +143,9 @@ const USAGE = `usage: npm run bench -- [options]
   --moderate-rate N    scenario 3 chat messages/s when scenario 5 does not run (default 400)
   --idle-connections N scenario 4 connections (default 5000; quick: 2000)
   --knee-steps N       most rates scenario 5 tries per scan (default 16)
+  --scale-connections N scenario 6 connections (default 20000; quick 4000)
+  --scale-nodes N      scenario 6 nodes (default 2)
+  --storm-rate N       scenario 6 handshakes/s of the connect storm (default 2000)
   --flood-rate N       scenario 7 flooder's sends/s, all its sockets together (default 1000: 50x the limit)
   --flood-sockets N    scenario 7 flooder's sockets (default 20)
   --max-nodes N        cap node counts (1: roomcast embedded mode, for development)
@@ -156,6 +177,9 @@ export function parseConfig(argv: string[]): BenchConfig {
       "moderate-rate": { type: "string" },
       "idle-connections": { type: "string" },
       "knee-steps": { type: "string" },
+      "scale-connections": { type: "string" },
+      "scale-nodes": { type: "string" },
+      "storm-rate": { type: "string" },
       "flood-rate": { type: "string" },
       "flood-sockets": { type: "string" },
       burst: { type: "string" },
@@ -173,7 +197,7 @@ export function parseConfig(argv: string[]): BenchConfig {
     process.exit(0);
   }
   const quick = values.quick ?? false;
-  const scenarios = (values.scenarios ?? (quick ? "1,2,3,4" : Object.keys(SCENARIOS).join(",")))
+  const scenarios = (values.scenarios ?? (quick ? "1,2,3,4,6" : Object.keys(SCENARIOS).join(",")))
     .split(",")
     .map((item) => {
       const number = Number(item.trim());
@@ -183,10 +207,11 @@ export function parseConfig(argv: string[]): BenchConfig {
   const targets = (values.targets ?? (quick ? "roomcast,stock" : "roomcast,stock,raw-ws"))
     .split(",")
     .map((item) => item.trim());
+  const rounds = Math.round(positive("rounds", values.rounds, 3));
+  const connections = Math.round(positive("scale-connections", values["scale-connections"], quick ? 4000 : 20_000));
   const window = quick
     ? { warmupMs: 1000, windowMs: 3000, drainMs: 700 }
     : { warmupMs: 3000, windowMs: 10_000, drainMs: 2000 };
-  const rounds = Math.round(positive("rounds", values.rounds, 3));
   return {
     quick,
     rounds,
@@ -240,6 +265,19 @@ export function parseConfig(argv: string[]): BenchConfig {
       warmupMs: 1000,
       windowMs: 3000,
       drainMs: 1000,
+    },
+    scale: {
+      nodes: Math.round(positive("scale-nodes", values["scale-nodes"], 2)),
+      connections,
+      roomSize: 20,
+      bigRoom: Math.min(quick ? 400 : 2000, Math.floor(connections / 2)),
+      senders: 5,
+      rate: 5,
+      stormRate: positive("storm-rate", values["storm-rate"], 2000),
+      clientsPerWorker: 5000,
+      rounds: quick ? 1 : rounds,
+      refillCap: Math.min(5000, connections),
+      ...window,
     },
     flood: {
       ...FLOOD_USERS,

@@ -4,14 +4,25 @@ import { now, sleep } from "./clock.js";
 /** Every process of the benchmark listens and connects on loopback only. */
 export const HOST = "127.0.0.1";
 
+/** How long one probe waits: a SYN dropped by a full accept queue would otherwise hang it for minutes. */
+const PROBE_TIMEOUT_MS = 1000;
+
 function connects(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ host: HOST, port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve(false);
+    }, PROBE_TIMEOUT_MS);
     socket.once("connect", () => {
+      clearTimeout(timer);
       socket.destroy();
       resolve(true);
     });
-    socket.once("error", () => resolve(false));
+    socket.once("error", () => {
+      clearTimeout(timer);
+      resolve(false);
+    });
   });
 }
 

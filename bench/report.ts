@@ -6,6 +6,7 @@ import { metricsCost, toJson, type BenchResults } from "./results.js";
 import type { FixedRateSummary } from "./scenarios/fixed-rate.js";
 import { ALLOWANCE_SLACK, type FloodResult, type PhaseSummary } from "./scenarios/flood.js";
 import type { GrowthResult } from "./scenarios/growth.js";
+import type { ScaleResult } from "./scenarios/scale.js";
 import { ratio } from "./stats.js";
 
 type Cell = string | number | undefined;
@@ -134,6 +135,7 @@ export function renderTables(results: BenchResults): string {
       ),
     );
   }
+  if (scenarios.scale) parts.push(renderScale(scenarios.scale));
   const flood = scenarios.flood;
   if (flood) parts.push(renderFlood(flood, results.config.rounds));
   const growth = scenarios.growth;
@@ -271,6 +273,91 @@ function renderGrowth(growth: GrowthResult, rounds: number): string {
   );
 }
 
+/** Scenario 6: the storm, memory at full size and the big room per target; then the refill. */
+function renderScale(scale: ScaleResult): string {
+  const { layout, load } = scale;
+  const parts = [
+    table(
+      `Scenario 6, scale: ${layout.nodes} nodes, ${format(layout.clients)} connections (rooms of ${layout.roomSize} and ` +
+        `one of ${format(layout.bigRoom)}) from ${layout.workers} load processes, connect storm ${format(load.stormRate)}/s; ` +
+        `${load.rate} msgs/s to the big room`,
+      [
+        "target",
+        "held",
+        "refused",
+        "failed",
+        "topped up",
+        "storm s",
+        "handshake p50 ms",
+        "handshake p99 ms",
+        "ready p99 ms",
+        "heap KiB/conn",
+        "RSS KiB/conn",
+        "p50 ms",
+        "p99 ms",
+        "missing",
+        "busy",
+      ],
+      Object.entries(scale.summary).map(([target, s]) => [
+        target,
+        format(s.held),
+        format(s.refused),
+        format(s.failed),
+        format(s.toppedUp),
+        format(s.stormSeconds, 1),
+        format(s.handshakeP50Ms, 1),
+        format(s.handshakeP99Ms, 1),
+        format(s.readyP99Ms, 1),
+        format(s.heapKiBPerConnection, 1),
+        format(s.rssKiBPerConnection, 1),
+        format(s.p50Ms, 2),
+        format(s.p99Ms, 2),
+        format(s.missing),
+        s.disturbed ? "yes" : "",
+      ]),
+    ),
+  ];
+  // Why connections did not get in (by the server's error code or the client's reason) or did not stay.
+  const reasons = scale.trials.flatMap(({ target, result: { storm, dropped } }) => {
+    const counts = [...Object.entries(storm.refused), ...Object.entries(storm.failed)];
+    if (storm.joinsFailed > 0) counts.push(["joins failed", storm.joinsFailed]);
+    for (const [reason, count] of Object.entries(dropped)) counts.push([`dropped later (${reason})`, count]);
+    return counts.length === 0
+      ? []
+      : [
+          `${target}: ${counts.map(([reason, count]) => `${reason} ${format(count)}`).join(", ")}; the load ` +
+            `processes began their attempts up to ${format(storm.startLagP99Ms)} ms late (p99)`,
+        ];
+  });
+  if (reasons.length > 0) parts.push(`${reasons.join("\n")}\n`);
+  if (scale.refillError !== undefined) parts.push(`Refill after a restart: failed: ${scale.refillError}\n`);
+  const refill = scale.refill;
+  if (refill) {
+    const r = refill.result;
+    parts.push(
+      table(
+        `Refill after a restart: one ${refill.target} node at MAX_CONNECTIONS=${format(r.cap)}, held by as many SDK ` +
+          "clients; SIGTERM, then the same server started again; refill = from that start until every client is back",
+        ["target", "open before", "drain s", "start s", "refill s", "SIGTERM to full s", "back", "open after", "busy"],
+        [
+          [
+            refill.target,
+            format(r.openBefore),
+            format(r.drainSeconds, 1),
+            format(r.startSeconds, 1),
+            format(r.refillSeconds, 1),
+            format(r.outageSeconds, 1),
+            format(r.back),
+            format(r.openAfter),
+            r.disturbed ? "yes" : "",
+          ],
+        ],
+      ),
+    );
+  }
+  return parts.join("\n");
+}
+
 /** roomcast with its metrics on and off, side by side, where a run had both (issue 13: within 3 %). */
 function renderMetricsCost(results: BenchResults): string {
   const rows = (
@@ -321,6 +408,13 @@ function renderTargets(results: BenchResults): string {
   );
   check("moderate load, roomcast p99 ms", h.moderate_p99_ms_roomcast, "<= 5", (v) => v <= 5);
   check("idle, roomcast heap KiB per connection", h.idle_heap_kib_roomcast, "<= 14", (v) => v <= 14);
+  check("idle, roomcast heap KiB per connection", h.idle_heap_kib_per_conn_roomcast, "<= 14", (v) => v <= 14);
+  const notIn =
+    h.scale_refused_roomcast == null || h.scale_failed_roomcast == null
+      ? undefined
+      : h.scale_refused_roomcast + h.scale_failed_roomcast;
+  check("scale (issue 12), roomcast storm connections refused or failed", notIn, "0", (v) => v === 0);
+  check("scale (issue 12), roomcast big-room p99 ms", h.scale_p99_ms_roomcast, "<= 50", (v) => v <= 50);
   return rows.length === 0 ? "" : table("Issue 6 targets", ["figure", "measured", "target", ""], rows);
 }
 

@@ -4,6 +4,7 @@ import type { FloodResult } from "./scenarios/flood.js";
 import type { GrowthResult } from "./scenarios/growth.js";
 import type { IdleResult } from "./scenarios/idle.js";
 import type { KneeResult } from "./scenarios/knee.js";
+import type { ScaleResult } from "./scenarios/scale.js";
 import { FOREIGN_CORES_LIMIT } from "./session.js";
 import { median, ratio } from "./stats.js";
 import type { MachineInfo } from "./system.js";
@@ -25,6 +26,7 @@ export interface BenchResults {
     moderateLatency?: FixedRateResult & { rateFrom: string };
     idleConnections?: IdleResult;
     saturationKnee?: KneeResult;
+    scale?: ScaleResult;
     flood?: FloodResult;
     growth?: GrowthResult;
   };
@@ -68,6 +70,15 @@ export const METHOD: Record<string, string> = {
     "Scenario 8: the same chat traffic (3,000 deliveries/s) on 1, 2 and 4 nodes, every room held by one node (rooms " +
     "round-robin over the nodes), then rooms five times bigger on 4 nodes; Redis-to-node messages per chat message " +
     "as in redisFanout, and server CPU per chat message of the window.",
+  scale:
+    "Scenario 6: the load generator runs as several processes (5,000 clients each, under the hard limit of open " +
+    "files), each binding its sockets to a source address of its own (127.0.0.2, .3, ...). Clients connect open " +
+    "loop at the storm rate (client k due at start + k/rate); handshake latency runs from the due time to the " +
+    "connect event, ready latency to the answer of the room join; a client that never connected counts as " +
+    "infinitely late. Then the clients that did not get in try again, 64 at a time (the top-up), so that memory " +
+    "(as in scenario 4, over every node) and the big room's latency are measured at full size. The refill: one roomcast node at " +
+    "MAX_CONNECTIONS = cap held by cap SDK clients pinned to it; SIGTERM, start again on the same port; seconds from " +
+    "that start until every client is connected again.",
   busyCheck:
     `Machine CPU (user + nice + system of /proc/stat) minus the CPU of the benchmark's own processes (servers, ` +
     `Redis, load generator, this process), over 0.5 s before a trial and over its window. More than ` +
@@ -89,6 +100,7 @@ export function headline(scenarios: BenchResults["scenarios"]): Record<string, n
   const idle = scenarios.idleConnections?.summary;
   const knee = scenarios.saturationKnee?.summary;
   const flood = scenarios.flood?.summary;
+  const scale = scenarios.scale;
   const figures: Record<string, number | null> = {
     hot_room_roomcast_per_cpu_s: round(hot?.roomcast?.perServerCpuSecond, 0),
     hot_room_stock_per_cpu_s: round(hot?.stock?.perServerCpuSecond, 0),
@@ -146,6 +158,7 @@ export function headline(scenarios: BenchResults["scenarios"]): Record<string, n
       knee_deliveries_per_s_raw_ws: round(knee["raw-ws"]?.kneeDeliveriesPerSecond, 0),
     });
   }
+  if (scale) Object.assign(figures, scaleFigures(scale));
   if (flood) {
     const roomcast = flood.roomcast;
     Object.assign(figures, {
@@ -172,6 +185,29 @@ export function headline(scenarios: BenchResults["scenarios"]): Record<string, n
       });
     }
   }
+  return figures;
+}
+
+/** Scenario 6's flat figures: `scale_connections` (roomcast's connections held) first. */
+function scaleFigures(scale: ScaleResult): Record<string, number | null> {
+  const figures: Record<string, number | null> = {
+    scale_connections: round(scale.summary.roomcast?.held, 0),
+  };
+  for (const target of ["roomcast", "stock"]) {
+    const s = scale.summary[target];
+    if (!s) continue;
+    Object.assign(figures, {
+      [`scale_refused_${target}`]: s.refused,
+      [`scale_failed_${target}`]: s.failed,
+      [`scale_handshake_p50_ms_${target}`]: round(s.handshakeP50Ms),
+      [`scale_handshake_p99_ms_${target}`]: round(s.handshakeP99Ms),
+      [`scale_p50_ms_${target}`]: round(s.p50Ms),
+      [`scale_p99_ms_${target}`]: round(s.p99Ms),
+      [`scale_heap_kib_per_conn_${target}`]: round(s.heapKiBPerConnection, 1),
+      [`scale_rss_kib_per_conn_${target}`]: round(s.rssKiBPerConnection, 1),
+    });
+  }
+  if (scale.refill) figures.scale_refill_s_roomcast = round(scale.refill.result.refillSeconds, 1);
   return figures;
 }
 

@@ -18,6 +18,7 @@ import { floodScenario } from "./scenarios/flood.js";
 import { growthScenario } from "./scenarios/growth.js";
 import { idleScenario } from "./scenarios/idle.js";
 import { kneeScenario } from "./scenarios/knee.js";
+import { scaleScenario } from "./scenarios/scale.js";
 import { machineInfo } from "./system.js";
 import { targetsByName } from "./targets/catalogue.js";
 import { versions } from "./versions.js";
@@ -38,6 +39,7 @@ const QUICK_KEYS = [
   "idle_heap_kib_stock",
   "idle_rss_kib_roomcast",
   "idle_rss_kib_stock",
+  "scale_connections",
 ] as const;
 
 const startedAt = now();
@@ -122,6 +124,14 @@ async function main(): Promise<void> {
         idle(config.idle.connections, config.idle.roomSize),
         config.idle.roomSize,
       );
+    }
+    if (wants(6)) {
+      const scale = config.scale;
+      log(
+        `scenario 6, scale: ${nodesFor(context, scale.nodes)} nodes, ${scale.connections} connections in rooms of ` +
+          `${scale.roomSize} and one of ${scale.bigRoom}, storm ${scale.stormRate}/s, ${scale.rate} msgs/s to the big room`,
+      );
+      scenarios.scale = await scaleScenario(context);
     }
     if (wants(7)) {
       const flood = config.flood;

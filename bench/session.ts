@@ -2,6 +2,7 @@ import { now, sleep, sleepUntil } from "./clock.js";
 import type { Layout } from "./layout.js";
 import type { LoadGenerator } from "./load/generator.js";
 import { Histogram } from "./load/histogram.js";
+import type { ClientPlan } from "./load/messages.js";
 import { livePids } from "./processes.js";
 import { RedisTap, pushDelta, pushTotal, type PushCounts } from "./redis-tap.js";
 import type { BenchRedis } from "./redis.js";
@@ -33,7 +34,8 @@ export interface Percentiles {
   count: number;
 }
 
-const percentiles = (histogram: Histogram): Percentiles => ({
+/** The percentiles of a histogram, as the tables show them. */
+export const percentiles = (histogram: Histogram): Percentiles => ({
   p50: histogram.quantile(0.5),
   p99: histogram.quantile(0.99),
   p999: histogram.quantile(0.999),
@@ -171,6 +173,8 @@ export class Session {
     serverEnv?: Record<string, string>;
     /** Runs once the servers are up, before any client connects (the idle-memory baseline). */
     onStarted?: (running: RunningTarget) => Promise<void>;
+    /** Connects the clients and resolves with their group (scenario 6: a connect storm); default: 64 at a time. */
+    connect?: (clients: ClientPlan[]) => Promise<number>;
   }): Promise<Session> {
     const { target, layout, generator, redis } = options;
     const nodes = target.usesRedis ? layout.nodes : 1;
@@ -194,15 +198,14 @@ export class Session {
       });
       await options.onStarted?.(running);
       const urls = running.nodes.map((node) => node.url);
-      group = await generator.connect(
-        target.protocol,
-        layout.clients.map((client) => ({
-          user: client.user,
-          url: urls[client.node % urls.length]!,
-          rooms: client.rooms,
-        })),
-        { concurrency: 64, timeoutMs: 20_000 },
-      );
+      const clients = layout.clients.map((client) => ({
+        user: client.user,
+        url: urls[client.node % urls.length]!,
+        rooms: client.rooms,
+      }));
+      group = options.connect
+        ? await options.connect(clients)
+        : await generator.connect(target.protocol, clients, { concurrency: 64, timeoutMs: 20_000 });
     } catch (error) {
       await running?.stop();
       await Promise.allSettled(taps.map((tap) => tap.close()));

@@ -32,6 +32,8 @@ export interface ConnectOptions {
   user: string;
   hooks: ClientHooks;
   timeoutMs: number;
+  /** Source address to connect from (scenario 6 spreads its workers over 127.0.0.x); default: the system's choice. */
+  localAddress?: string;
 }
 
 /** Connects one client; it rejects when the connection or the handshake fails or takes too long. */
@@ -49,13 +51,14 @@ const failure = (body: AckBody | undefined) => `${body?.error?.code ?? "no answe
 const answerOf = (body: AckBody | undefined): SendAnswer =>
   body?.ok === true ? { ok: true } : { ok: false, code: body?.error?.code ?? "no answer" };
 
-async function connectSocketIo({ url, user, hooks, timeoutMs }: ConnectOptions): Promise<LoadClient> {
+async function connectSocketIo({ url, user, hooks, timeoutMs, localAddress }: ConnectOptions): Promise<LoadClient> {
   const socket = io(url, {
     auth: { user },
     transports: ["websocket"],
     reconnection: false,
     forceNew: true,
     timeout: timeoutMs,
+    ...(localAddress && { localAddress }),
   });
   let closing = false;
   try {
@@ -104,10 +107,11 @@ interface RawFrame extends AckBody {
   data?: { text?: unknown; room?: unknown };
 }
 
-async function connectRawWs({ url, user, hooks, timeoutMs }: ConnectOptions): Promise<LoadClient> {
+async function connectRawWs({ url, user, hooks, timeoutMs, localAddress }: ConnectOptions): Promise<LoadClient> {
   const ws = new WebSocket(`${url.replace(/^http/, "ws")}/?user=${encodeURIComponent(user)}`, {
     perMessageDeflate: false,
     handshakeTimeout: timeoutMs,
+    ...(localAddress && { localAddress }),
   });
   let closing = false;
   let nextAck = 1;

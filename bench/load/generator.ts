@@ -1,4 +1,5 @@
 import { within } from "../../server/dev/deadline.js";
+import { now } from "../clock.js";
 import { benchPath, ROOT } from "../paths.js";
 import { launch, type Spawned } from "../processes.js";
 import type { ClientProtocol } from "../targets/target.js";
@@ -14,6 +15,19 @@ import type {
   RunResult,
   SenderPlan,
 } from "./messages.js";
+import type { ReturnResult, StormResult } from "./scale-messages.js";
+
+/**
+ * The source address of load worker `index`'s storm sockets: 127.0.0.2, .3, … Each address has its
+ * own ephemeral ports (ip_local_port_range, about 28,000), so no one address runs out of them.
+ */
+export const sourceAddress = (index: number): string => `127.0.0.${2 + (index % 250)}`;
+
+/** A worker's reply, checked to be of the type asked for. */
+function expect<T extends Reply["type"]>(reply: Reply, type: T): Extract<Reply, { type: T }> {
+  if (reply.type !== type) throw new Error(`unexpected ${reply.type} from a load worker, wanted ${type}`);
+  return reply as Extract<Reply, { type: T }>;
+}
 
 /** A run over all the generator's clients; sender `client` indices are into the `connect` list. */
 export type LoadPlan = RunPlan;
@@ -105,6 +119,16 @@ export class LoadGenerator {
     return Promise.all(this.workers.map((worker, index) => this.ask(worker, messages[index]!, timeoutMs)));
   }
 
+  /** Deals clients round-robin over the workers: client i goes to worker i mod n. */
+  private split(clients: ClientPlan[]): { shares: ClientPlan[][]; placement: Placement } {
+    const shares: ClientPlan[][] = this.workers.map(() => []);
+    const placement: Placement = clients.map((client, index) => {
+      const worker = index % this.workers.length;
+      return [worker, shares[worker]!.push(client) - 1];
+    });
+    return { shares, placement };
+  }
+
   /**
    * Opens a group of clients (round-robin over the workers) and joins their rooms; resolves with the
    * group's id, for `run` and `disconnect`.
@@ -115,11 +139,7 @@ export class LoadGenerator {
     options: { concurrency: number; timeoutMs: number },
   ): Promise<number> {
     const group = this.nextGroup++;
-    const shares: ClientPlan[][] = this.workers.map(() => []);
-    const placement: Placement = clients.map((client, index) => {
-      const worker = index % this.workers.length;
-      return [worker, shares[worker]!.push(client) - 1];
-    });
+    const { shares, placement } = this.split(clients);
     const perWorker = Math.ceil(options.concurrency / this.workers.length);
     // Generous: connecting thousands of clients to a busy node takes a while.
     const budget = 60_000 + clients.length * 20;
@@ -231,6 +251,96 @@ export class LoadGenerator {
       merged.sendLag.add(reply.result.sendLag);
     }
     return merged;
+  }
+
+  /**
+   * Scenario 6's connect storm: opens a group of clients (round-robin over the workers) open loop,
+   * client k due at `startAt + k / ratePerSecond` whichever worker holds it, each worker's sockets
+   * from a source address of its own (`sourceAddress`); `maxInFlight` and `topUpInFlight` (load
+   * clients only) are for all workers together. `sdk` opens roomcast SDK clients, which reconnect by
+   * themselves (see `returned`). Resolves with the group and each worker's account.
+   */
+  async storm(
+    kind: ClientProtocol | "sdk",
+    clients: ClientPlan[],
+    options: {
+      startAt: number;
+      ratePerSecond: number;
+      timeoutMs: number;
+      maxInFlight?: number;
+      topUpInFlight?: number;
+    },
+  ): Promise<{ group: number; results: StormResult[] }> {
+    const group = this.nextGroup++;
+    const { shares, placement } = this.split(clients);
+    const count = this.workers.length;
+    const plans = shares.map((share, worker) => ({
+      clients: share,
+      startAt: options.startAt + (worker * 1000) / options.ratePerSecond,
+      ratePerSecond: options.ratePerSecond / count,
+      localAddress: sourceAddress(worker),
+      timeoutMs: options.timeoutMs,
+      ...(options.maxInFlight !== undefined && { maxInFlight: Math.ceil(options.maxInFlight / count) }),
+      ...(options.topUpInFlight !== undefined && { topUpInFlight: Math.ceil(options.topUpInFlight / count) }),
+    }));
+    const stormMs = (clients.length * 1000) / options.ratePerSecond;
+    try {
+      const replies = await this.askAll(
+        plans.map((plan) =>
+          kind === "sdk" ? { type: "sdk-storm", group, plan } : { type: "storm", group, protocol: kind, plan },
+        ),
+        // A top-up of every client, when the storm got none in, may take a while on a busy machine.
+        options.startAt -
+          now() +
+          stormMs +
+          4 * options.timeoutMs +
+          60_000 +
+          (options.topUpInFlight ? clients.length * 50 : 0),
+      );
+      this.placements.set(group, placement);
+      return { group, results: replies.map((reply) => expect(reply, "stormed").result) };
+    } catch (error) {
+      await this.disconnect(group).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * How many clients of a group opened by `storm` are still connected, and why the others' connections
+   * closed (by reason, since the storm).
+   */
+  async connectedCount(group: number): Promise<{ connected: number; dropped: Record<string, number> }> {
+    const replies = await this.askAll(
+      this.workers.map(() => ({ type: "count", group })),
+      30_000,
+    );
+    const dropped: Record<string, number> = {};
+    let connected = 0;
+    for (const reply of replies) {
+      const counted = expect(reply, "counted");
+      connected += counted.connected;
+      for (const [reason, count] of Object.entries(counted.dropped)) dropped[reason] = (dropped[reason] ?? 0) + count;
+    }
+    return { connected, dropped };
+  }
+
+  /**
+   * Waits (at most `timeoutMs`) until every SDK client of a group is connected again on a
+   * connection made after `after` (monotonic ms); `lastBackAt` is the latest of those, or undefined
+   * unless every client came back.
+   */
+  async returned(group: number, after: number, timeoutMs: number): Promise<ReturnResult> {
+    const replies = await this.askAll(
+      this.workers.map(() => ({ type: "sdk-returned", group, after, timeoutMs })),
+      timeoutMs + 30_000,
+    );
+    const results = replies.map((reply) => expect(reply, "returned").result);
+    const all = results.every((result) => result.lastBackAt !== undefined);
+    return {
+      clients: results.reduce((sum, result) => sum + result.clients, 0),
+      back: results.reduce((sum, result) => sum + result.back, 0),
+      lastBackAt: all ? Math.max(...results.map((result) => result.lastBackAt!)) : undefined,
+    };
   }
 
   async disconnect(group: number): Promise<void> {

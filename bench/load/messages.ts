@@ -1,5 +1,6 @@
 import type { ClientProtocol } from "../targets/target.js";
 import type { HistogramData } from "./histogram.js";
+import type { ScaleReply, ScaleRequest } from "./scale-messages.js";
 
 /** One client a worker opens: who it is, which node it talks to, which rooms it joins. */
 export interface ClientPlan {
@@ -123,14 +124,16 @@ export type Request =
     }
   | { type: "run"; group: number; plan: RunPlan }
   | { type: "flood"; group: number; plan: FloodPlan }
-  | { type: "disconnect"; group: number };
+  | { type: "disconnect"; group: number }
+  | ScaleRequest;
 
 export type Reply =
   | { type: "connected"; clients: number; ms: number }
   | { type: "ran"; result: RunResult }
   | { type: "flooded"; result: FloodRunResult }
   | { type: "disconnected" }
-  | { type: "failed"; error: string };
+  | { type: "failed"; error: string }
+  | ScaleReply;
 
 /** Requests and replies carry an id, so that concurrent requests to one worker get their own replies. */
 export type ToWorker = Request & { id: number };

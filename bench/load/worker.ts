@@ -8,6 +8,8 @@ import { flood } from "./flood.js";
 import { Histogram } from "./histogram.js";
 import type { ClientPlan, FromWorker, Reply, Request, RunPlan, RunResult, ToWorker } from "./messages.js";
 import { encodeText, intendedAtOf } from "./payload.js";
+import { closeSdkClients, returned, stormSdkClients } from "./scale-returning.js";
+import { droppedOf, forgetDropped, stormLoadClients } from "./scale-storm.js";
 import { sendOnSchedule } from "./schedule.js";
 
 /** Client groups by id: one per target of a scenario. */
@@ -150,9 +152,32 @@ async function handle(message: Request): Promise<Reply> {
       if (!clients) throw new Error(`no client group ${message.group}`);
       return { type: "flooded", result: await flood(clients, message.plan) };
     }
+    case "storm": {
+      for (const client of groups.get(message.group) ?? []) client.close();
+      const { clients, result } = await stormLoadClients(
+        message.group,
+        message.protocol,
+        hooksOf(message.group),
+        message.plan,
+      );
+      groups.set(message.group, clients);
+      return { type: "stormed", result };
+    }
+    case "count":
+      return {
+        type: "counted",
+        connected: (groups.get(message.group) ?? []).filter((c) => c.connected).length,
+        dropped: droppedOf(message.group),
+      };
+    case "sdk-storm":
+      return { type: "stormed", result: await stormSdkClients(message.group, message.plan) };
+    case "sdk-returned":
+      return { type: "returned", result: await returned(message.group, message.after, message.timeoutMs) };
     case "disconnect":
       for (const client of groups.get(message.group) ?? []) client.close();
       groups.delete(message.group);
+      forgetDropped(message.group);
+      await closeSdkClients(message.group);
       return { type: "disconnected" };
   }
 }

@@ -25,6 +25,11 @@ export interface ServerNode {
   memory(): Promise<MemoryReport>;
   /** CPU-seconds the process has used so far, user + system of `process.cpuUsage()` (microsecond resolution). */
   cpuSeconds(): Promise<number>;
+  /**
+   * Starts the same server again, with the same settings on the same port, once this process has
+   * exited (scenario 6's restart); resolves once it serves.
+   */
+  relaunch(): Promise<ServerNode>;
 }
 
 export interface ServerNodeOptions {
@@ -40,6 +45,8 @@ export interface ServerNodeOptions {
   nodeFlags?: string[];
   /** Resolves once the node serves (after its port accepts connections). */
   ready?: (url: string) => Promise<void>;
+  /** The port to listen on; default: a free one. */
+  port?: number;
 }
 
 const PROBE = benchPath("targets/probe.mjs");
@@ -49,7 +56,7 @@ const PROBE = benchPath("targets/probe.mjs");
  * same for every target), and waits until it serves.
  */
 export async function startServerNode(options: ServerNodeOptions): Promise<ServerNode> {
-  const port = await freePort(HOST);
+  const port = options.port ?? (await freePort(HOST));
   const preloads = [PROBE, ...(options.preloads ?? [])].flatMap((module) => ["--import", module]);
   const spawned = launch(
     options.name,
@@ -81,6 +88,7 @@ export async function startServerNode(options: ServerNodeOptions): Promise<Serve
       const { user, system } = await askProbe<NodeJS.CpuUsage>(spawned, "bench:cpu", 10_000);
       return (user + system) / 1e6;
     },
+    relaunch: () => startServerNode({ ...options, port }),
   };
 }
 
