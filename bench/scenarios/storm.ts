@@ -23,14 +23,11 @@ export interface Cores {
   foreign: number;
 }
 
-export interface StormSummary {
-  planned: number;
-  connected: number;
-  /** Connections the servers refused, by error code. */
-  refused: Record<string, number>;
-  /** Connections that failed otherwise (timeout, network error), by reason. */
-  failed: Record<string, number>;
-  joinsFailed: number;
+/** A storm over every worker: the workers' counts summed, their histograms merged into percentiles. */
+export interface StormSummary extends Pick<
+  StormResult,
+  "planned" | "connected" | "refused" | "failed" | "joinsFailed"
+> {
   /** From each client's due time to its `connect` event. */
   handshake: Percentiles;
   /** From each client's due time to the answer of its room join. */

@@ -10,7 +10,9 @@ const EVENT_PACKET = 2;
 /** The envelope's sender: not the uid of any adapter (those are random hex), so every node takes it. */
 const PUBLISHER_UID = "roomcast-script";
 /** Stands for the message in the adapter's envelope; a NUL never occurs in JSON text otherwise. */
-const MESSAGE_SLOT = JSON.stringify("\u0000message");
+const MESSAGE_SLOT = "\u0000message";
+/** The slot as JSON.stringify writes it, where the envelope is split. */
+const MESSAGE_SLOT_JSON = JSON.stringify(MESSAGE_SLOT);
 
 export interface ScriptedPublisherOptions {
   io: ChatServer;
@@ -43,10 +45,10 @@ export function scriptedRoomPublisher({
       nsp: namespace.name,
       type: ADAPTER_BROADCAST,
       data: {
-        packet: { type: EVENT_PACKET, data: ["room:message", JSON.parse(MESSAGE_SLOT)] },
+        packet: { type: EVENT_PACKET, data: ["room:message", MESSAGE_SLOT] },
         opts: { rooms: [socketRoom], except: [], flags: {} },
       },
-    }).split(MESSAGE_SLOT);
+    }).split(MESSAGE_SLOT_JSON);
     return {
       channel: adapterChannel(socketRoom),
       // The script adds `,"id":…,"ts":…,"prev":…` after the last field.
