@@ -74,6 +74,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     refusing: () => shuttingDown,
     otherUpgradePaths: config.bridge.enabled ? [SEED_PATH_PREFIX] : [],
     fastBroadcast: config.fastBroadcast,
+    ...(metrics.enabled ? { directWrites: instruments.tallies } : {}),
     ...(instruments.handshakeRefused ? { onRefused: instruments.handshakeRefused } : {}),
   });
   const limits = new Limits(config.limits, app.stores.rateLimiters, instruments.rateLimited);

@@ -33,7 +33,13 @@ interface EnginePacket {
 interface ServerConnection {
   readyState: string;
   writeBuffer: { data?: unknown }[];
-  transport: { name: string; socket?: { bufferedAmount?: number; _socket?: { cork(): void; uncork(): void } } };
+  transport: {
+    name: string;
+    socket?: {
+      bufferedAmount?: number;
+      _socket?: { cork(): void; uncork(): void; readonly bytesWritten: number; readonly writableLength: number };
+    };
+  };
   close(discard?: boolean): void;
   on(event: "packetCreate", listener: (packet: EnginePacket) => void): void;
 }
@@ -163,38 +169,82 @@ describe.each(MODES)("the broadcast fast path, $name", (mode) => {
     expect(queued()).toBe(MESSAGES);
   });
 
-  it("queues behind a member's backed-up writes, which then arrive in order", async () => {
+  it("writes behind what a backed-up member's socket holds, and queues behind engine.io's queue, in order", async () => {
     const room = unique("backed-up");
     const [sender, quick] = await members(room, 2);
     const slow = await connected(last().url, unique("slow"));
     await ok(slow, "room:join", { room });
     const connection = serverSide(slow);
-    const slowSeen = texts(slow, room);
+    const arrived: string[] = [];
+    slow.on("room:message", (message) => arrived.push(message.text));
+    (slow as unknown as LooseSocket).on("probe:test", (label) => arrived.push(String(label)));
     // The node's writes to the slow member's TCP socket stay in Node until uncorked, as they would
-    // for a client that does not read: ws's write of the first message is not done, so engine.io
-    // keeps its transport busy and queues the rest.
+    // for a client that does not read.
     const tcp = connection.transport.socket!._socket!;
     tcp.cork();
 
+    // Nothing waits in engine.io: the message goes straight to the TCP socket, where the
+    // backpressure counts it.
     const firstSent = await converse(sender!, room, [quick!], 1, "first");
-    // The message written straight to the socket counts as queued bytes for the backpressure.
     expect(connection.writeBuffer).toHaveLength(0);
     expect(queuedBytes(connection)).toBeGreaterThan(0);
+    // Two packets of the socket's own: ws's write of the first is not done, so engine.io keeps
+    // its transport busy and queues the second; every message after them queues behind it.
+    const held = last().app.io.of("/").sockets.get(slow.id!)! as unknown as {
+      emit(event: string, label: string): void;
+    };
+    held.emit("probe:test", "probe 1");
+    held.emit("probe:test", "probe 2");
+    expect(connection.writeBuffer).toHaveLength(1);
     const restSent = await converse(sender!, room, [quick!], MESSAGES, "rest");
-    expect(connection.writeBuffer).toHaveLength(MESSAGES);
-    expect(slowSeen()).toEqual([]);
+    expect(connection.writeBuffer).toHaveLength(1 + MESSAGES);
+    expect(arrived).toEqual([]);
 
+    const expected = [...firstSent, "probe 1", "probe 2", ...restSent];
     const all = within(
       new Promise<void>((resolve) => {
         slow.on("room:message", () => {
-          if (slowSeen().length === MESSAGES + 1) resolve();
+          if (arrived.length === expected.length) resolve();
         });
       }),
       "the slow member to get every message",
     );
     tcp.uncork();
     await all;
-    expect(slowSeen()).toEqual([...firstSent, ...restSent]);
+    expect(arrived).toEqual(expected);
+  });
+
+  it("writes a burst of messages to a member in one tick together, in order", async () => {
+    const room = unique("burst");
+    const [member] = await members(room, 1);
+    const connection = serverSide(member!);
+    const tcp = connection.transport.socket!._socket! as unknown as { write(chunk: Buffer): boolean };
+    const received = texts(member!, room);
+    const held = nodes.find(({ app }) => app.io.of("/").sockets.has(member!.id!))!.app.io;
+    // Three broadcasts in one tick, as when several arrive from Redis in one read.
+    const writes: number[] = [];
+    const write = tcp.write.bind(tcp);
+    tcp.write = (chunk: Buffer) => {
+      writes.push((tcp as unknown as { writableCorked: number }).writableCorked);
+      return write(chunk);
+    };
+    const burst = ["burst #0", "burst #1", "burst #2"];
+    const all = within(
+      new Promise<void>((resolve) => {
+        member!.on("room:message", () => {
+          if (received().length === burst.length) resolve();
+        });
+      }),
+      "the burst",
+    );
+    for (const text of burst) {
+      held.to(roomChannel(room)).local.emit("room:message", { id: text, room, from: "burst", text, ts: 0, prev: "" });
+    }
+    await all;
+    tcp.write = write;
+    expect(received()).toEqual(burst);
+    // The first goes out at once; the second corks the socket, so the rest wait for the tick's end.
+    expect(writes).toEqual([0, 1, 1]);
   });
 
   it("leaves out the sockets a broadcast excepts, and members of other rooms", async () => {

@@ -1,12 +1,24 @@
 import type { FastifyBaseLogger } from "fastify";
 import type { ChatServer, ServerSocket } from "./chat.js";
 
+/** The TCP socket under a WebSocket: what it has taken, and what waits in it. */
+interface TcpSocket {
+  readonly bytesWritten: number;
+  readonly writableLength: number;
+}
+
 /** The parts of an engine.io connection that tell what is waiting to be written to it. */
 interface EngineConnection {
   readyState: string;
   writeBuffer: { data?: unknown }[];
-  transport: { name: string; socket?: { bufferedAmount?: number; terminate?(): void } };
+  transport: { name: string; socket?: { bufferedAmount?: number; terminate?(): void; _socket?: TcpSocket } };
   close(discard?: boolean): void;
+}
+
+/** Where a connection's writes had got when bytes were first seen waiting, or last moved on. */
+interface Waiting {
+  progress: number;
+  since: number;
 }
 
 /** How often every connection's queue is looked at. */
@@ -38,10 +50,16 @@ export function dropConnection(connection: EngineConnection): void {
  * queue: a client over `maxBytes`, or with bytes waiting and nothing written to it for `stallMs`,
  * is dropped with a logged reason. Its pongs prove nothing: a client can send them without
  * reading. Its client sees a transport close and may reconnect (and resume).
+ *
+ * What "written" means: on a WebSocket, the bytes its TCP socket has handed to the kernel (the
+ * broadcast fast path writes there directly, past engine.io); on long-polling, engine.io handing
+ * its queue to a poll. Only connections with bytes waiting are tracked.
  */
 export class Backpressure {
-  /** When engine.io last handed the connection's queue to its transport: it was writable then. */
-  private readonly lastWritten = new WeakMap<EngineConnection, number>();
+  /** When engine.io last handed a polling connection's queue to a poll. */
+  private readonly lastFlushed = new WeakMap<EngineConnection, number>();
+  /** The connections that had bytes waiting at the last scan. */
+  private readonly waiting = new WeakMap<EngineConnection, Waiting>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -50,7 +68,9 @@ export class Backpressure {
     private readonly stallMs: number,
     private readonly log: FastifyBaseLogger,
   ) {
-    io.engine.on("flush", (connection: EngineConnection) => this.lastWritten.set(connection, Date.now()));
+    io.engine.on("flush", (connection: EngineConnection) => {
+      if (connection.transport.name !== "websocket") this.lastFlushed.set(connection, Date.now());
+    });
     this.timer = setInterval(() => this.scan(), SCAN_INTERVAL_MS);
     this.timer.unref();
   }
@@ -71,14 +91,17 @@ export class Backpressure {
       const bytes = queuedBytes(connection);
       if (bytes === 0) {
         // Nothing waits: an idle connection keeps no entry (the next wait counts from this scan at most).
-        this.lastWritten.delete(connection);
+        this.waiting.delete(connection);
         continue;
       }
       if (this.overCap(socket, bytes)) continue;
-      const written = this.lastWritten.get(connection);
-      if (written === undefined) this.lastWritten.set(connection, now);
-      else if (now - written > this.stallMs) {
-        this.drop(connection, { socket: socket.id, user: socket.data.user, stalledMs: now - written }, "reads nothing");
+      const progress = writtenSoFar(connection, this.lastFlushed);
+      const waiting = this.waiting.get(connection);
+      if (waiting === undefined || waiting.progress !== progress)
+        this.waiting.set(connection, { progress, since: now });
+      else if (now - waiting.since > this.stallMs) {
+        const context = { socket: socket.id, user: socket.data.user, stalledMs: now - waiting.since };
+        this.drop(connection, context, "reads nothing");
       }
     }
   }
@@ -96,4 +119,14 @@ export class Backpressure {
     this.log.warn({ ...context, reason }, "dropped a client that does not keep up");
     dropConnection(connection);
   }
+}
+
+/**
+ * How far `connection`'s writes have got, as a number that changes whenever something more is
+ * written: the bytes its WebSocket's TCP socket has handed to the kernel (what it was given, less
+ * what still waits in it), or when engine.io last handed a poll the queue.
+ */
+function writtenSoFar(connection: EngineConnection, lastFlushed: WeakMap<EngineConnection, number>): number {
+  const tcp = connection.transport.name === "websocket" ? connection.transport.socket?._socket : undefined;
+  return tcp ? tcp.bytesWritten - tcp.writableLength : (lastFlushed.get(connection) ?? 0);
 }

@@ -1,18 +1,24 @@
 import type { Server } from "socket.io";
 
-/** What engine.io's WebSocket transport writes pre-encoded frames through: ws's private sender. */
-interface FrameSender {
-  sendFrame(frame: readonly Buffer[], callback: (error?: Error) => void): void;
+/** The TCP socket under a WebSocket: what the frames are written to. */
+interface TcpSocket {
+  write(chunk: Buffer): boolean;
+  cork(): void;
+  uncork(): void;
+  readonly writableCorked: number;
+}
+
+/** The parts of ws's WebSocket (lib/websocket.js) used here. */
+interface WsSocket {
+  readyState: number;
+  _socket?: TcpSocket;
 }
 
 /** The parts of engine.io's transport (build/transport.js, transports/websocket.js) used here. */
 interface EngineTransport {
   name: string;
-  writable: boolean;
   perMessageDeflate?: unknown;
-  socket?: { _sender?: Partial<FrameSender> };
-  /** The transport's callback for the last frame of a batch: "drain", writable again, "ready". */
-  _onSentLast?: (error?: Error) => void;
+  socket?: WsSocket;
 }
 
 /** The options Socket.IO writes a packet with; a broadcast's carry its WebSocket frame. */
@@ -20,76 +26,100 @@ interface PacketOptions {
   wsPreEncodedFrame?: readonly Buffer[];
 }
 
-/** engine.io's queued packet, as its "flush" event hands it to listeners. */
-interface EnginePacket {
-  type: "message";
-  data: unknown;
-  options: PacketOptions;
-}
-
-/** The parts of engine.io's connection (build/socket.js) used here. */
+/** The parts of engine.io's connection (build/socket.js) used here, and the tick of its last direct write. */
 interface EngineConnection {
   readyState: string;
   writeBuffer: unknown[];
   transport: EngineTransport;
-  server: { emit(event: "flush", connection: EngineConnection, packets: EnginePacket[]): boolean };
   write(data: unknown, options?: PacketOptions, callback?: () => void): EngineConnection;
+  directWriteTick: number;
+}
+
+/** ws's WebSocket.OPEN. */
+const WS_OPEN = 1;
+
+/** Where the frames written directly are counted (the metrics' frames delivered). */
+export interface DirectWriteCount {
+  framesDelivered: number;
 }
 
 /**
  * Writes each broadcast's WebSocket frame, which the adapter encodes once for all its recipients
- * (`wsPreEncodedFrame`), straight to the connections that can take it now, instead of through
- * engine.io's queue and its per-packet events. Every other write takes engine.io's own path.
+ * (`wsPreEncodedFrame`), straight to the TCP socket of every connection that can take it, instead
+ * of through engine.io's queue, its per-packet events and ws's sender. Every other write takes
+ * engine.io's own path.
  *
- * A connection takes the frame directly when it is open on the WebSocket transport, the transport
- * is writable and engine.io's queue is empty: nothing is waiting to be written before it, so the
- * order of its packets is kept. It then does what engine.io's flush does with a queue of one
- * packet: the transport stays busy until ws has written the frame (later packets queue behind it
- * and the write is engine.io's own callback), and the server's "flush" event is emitted, which the
- * frames-delivered count and the backpressure's stall watch listen to. It leaves out the
- * connection's own "flush" and "drain" events (the cork's, of no use for one frame) and
- * "packetCreate"; no listener of this server needs them for a broadcast.
+ * A connection takes the frame directly when it is open on the WebSocket transport (ws open, no
+ * compression) and engine.io's queue is empty: nothing is waiting to be written before it, and
+ * whatever engine.io has handed to ws is already in the TCP socket's buffer, ahead of the frame,
+ * so the order of its packets is kept. Bytes the kernel does not take yet wait in that buffer,
+ * where the backpressure counts them (ws's `bufferedAmount`).
+ *
+ * The frames one connection gets in the same tick (a burst read from Redis at once) go out in one
+ * write(2): the second one corks its socket, and the end of the tick uncorks it. A connection that
+ * gets one frame per tick, the usual case, pays nothing for that.
+ *
+ * `count` (the metrics' tallies) counts the frames written here; engine.io's "flush" event, which
+ * counts the rest, is not emitted for them.
  */
-export function fastBroadcastWrites(io: Server): void {
+export function fastBroadcastWrites(io: Server, count?: DirectWriteCount): void {
   // engine.io's own write, the same for every connection (its Socket class's).
   let engineWrite: EngineConnection["write"] | undefined;
+  // The frames written in one tick share its number; the end of the tick uncorks what they corked.
+  let tick = 0;
+  let tickEnding = false;
+  const corked: TcpSocket[] = [];
+  const endTick = () => {
+    tick += 1;
+    tickEnding = false;
+    for (const tcp of corked) tcp.uncork();
+    corked.length = 0;
+  };
+
   function write(this: EngineConnection, data: unknown, options?: PacketOptions, callback?: () => void) {
     const frame = options?.wsPreEncodedFrame;
-    const sender = frame !== undefined && callback === undefined ? idleSender(this) : undefined;
-    if (options === undefined || frame === undefined || sender === undefined) {
+    const tcp = frame !== undefined && callback === undefined ? directSocket(this) : undefined;
+    if (options === undefined || frame === undefined || tcp === undefined) {
       return engineWrite!.call(this, data, options, callback);
     }
-    const transport = this.transport;
-    transport.writable = false;
-    this.server.emit("flush", this, [{ type: "message", data, options }]);
-    // ws writes a frame of two buffers (header, payload) with cork, two writes and a writev; one
-    // buffer, joined once for all the recipients, is one plain write.
-    const joined = frame.length === 1 ? frame : (options.wsPreEncodedFrame = [Buffer.concat(frame)]);
-    sender.sendFrame(joined, transport._onSentLast!);
+    if (this.directWriteTick !== tick) {
+      this.directWriteTick = tick;
+      if (!tickEnding) {
+        tickEnding = true;
+        process.nextTick(endTick);
+      }
+    } else if (tcp.writableCorked === 0) {
+      tcp.cork();
+      corked.push(tcp);
+    }
+    // ws writes a frame of two buffers (header, payload) as two writes; one buffer, joined once
+    // for all the recipients, is one.
+    const joined = frame.length === 1 ? frame[0]! : (options.wsPreEncodedFrame = [Buffer.concat(frame)])[0]!;
+    tcp.write(joined);
+    if (count) count.framesDelivered += 1;
     return this;
   }
   io.engine.on("connection", (connection: EngineConnection) => {
     engineWrite ??= connection.write;
     connection.write = write;
+    connection.directWriteTick = -1;
   });
 }
 
 /**
- * ws's sender of `connection`'s WebSocket when the connection can take a frame now: open on the
- * WebSocket transport, writable, nothing in engine.io's queue; undefined otherwise.
+ * The TCP socket under `connection`'s WebSocket when a frame may be written to it directly: the
+ * connection and its WebSocket are open, without compression, and engine.io queues nothing.
  */
-function idleSender(connection: EngineConnection): FrameSender | undefined {
+function directSocket(connection: EngineConnection): TcpSocket | undefined {
   const transport = connection.transport;
   if (
     connection.readyState !== "open" ||
-    !transport.writable ||
     connection.writeBuffer.length !== 0 ||
     transport.name !== "websocket" ||
-    transport.perMessageDeflate ||
-    typeof transport._onSentLast !== "function"
+    transport.perMessageDeflate
   ) {
     return undefined;
   }
-  const sender = transport.socket?._sender;
-  return typeof sender?.sendFrame === "function" ? (sender as FrameSender) : undefined;
+  const websocket = transport.socket;
+  return websocket?.readyState === WS_OPEN ? websocket._socket : undefined;
 }

@@ -8,7 +8,7 @@ import { ErrorCode } from "../../protocol/index.js";
 import type { ChatServer } from "../chat/chat.js";
 import { originPolicy, type OriginPolicyOptions } from "../origin.js";
 import { corkWebSocketWrites } from "./cork.js";
-import { fastBroadcastWrites } from "./fast-broadcast.js";
+import { fastBroadcastWrites, type DirectWriteCount } from "./fast-broadcast.js";
 import { releaseHandshakeRequests } from "./handshake-requests.js";
 
 declare module "fastify" {
@@ -27,6 +27,8 @@ export interface SocketIoPluginOptions {
   onRefused?: (code: ErrorCode) => void;
   /** Broadcasts skip engine.io's queue where they can (FAST_BROADCAST). */
   fastBroadcast: boolean;
+  /** Counts the frames the fast path writes (metrics: the rest are counted from engine.io's "flush"). */
+  directWrites?: DirectWriteCount;
 }
 
 /** Socket.IO's path, where engine.io answers upgrades. */
@@ -96,7 +98,7 @@ export const socketIoPlugin = fp(
     // After the Origin check: the last engine middleware.
     releaseHandshakeRequests(io);
     corkWebSocketWrites(io);
-    if (options.fastBroadcast) fastBroadcastWrites(io);
+    if (options.fastBroadcast) fastBroadcastWrites(io, options.directWrites);
     app.decorate("io", io);
     app.addHook("onClose", async () => {
       await io.close();
