@@ -141,6 +141,7 @@ export function headline(scenarios: BenchResults["scenarios"]): Record<string, n
       moderate_p99_ms_roomcast: round(moderate.roomcast?.p99Ms),
       moderate_p999_ms_roomcast: round(moderate.roomcast?.p999Ms),
       moderate_p99_ms_stock: round(moderate.stock?.p99Ms),
+      moderate_p50_ms_stock: round(moderate.stock?.p50Ms),
     });
   }
   if (idle) {
