@@ -13,6 +13,7 @@ import { seedBridgePlugin } from "./bridge/plugin.js";
 import { SEED_PATH_PREFIX } from "./bridge/seed-path.js";
 import { activityPlugin } from "./metrics/activity-plugin.js";
 import { nodeInstruments } from "./metrics/instruments.js";
+import { clientEventCounter } from "./metrics/client-events.js";
 import { metricsPlugin } from "./metrics/plugin.js";
 import { apiPlugin } from "./api/plugin.js";
 import { adminRoutes } from "./routes/admin.js";
@@ -89,6 +90,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     limits,
     capacity,
     ...(instruments.handshakeRefused ? { onHandshakeRefused: instruments.handshakeRefused } : {}),
+    ...(metrics.enabled ? { onClientEvent: clientEventCounter(instruments.tallies.events) } : {}),
   });
   if (metrics.enabled) {
     await app.register(metricsPlugin, {

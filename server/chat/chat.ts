@@ -75,6 +75,8 @@ export interface ChatOptions {
   subscribed: (room: string) => Promise<void>;
   /** Whether the backing stores answer; a failure while they do not is reported `unavailable`. */
   storesUp: () => boolean;
+  /** Sees every client event first, as `[event, ...args]`, and may replace its ack (metrics). */
+  onClientEvent?: (packet: unknown[]) => void;
 }
 
 const toChatMessage = (room: string, stored: StoredMessage): ChatMessage => ({ ...stored, room });
@@ -341,13 +343,26 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void>; clos
     if (socket.connected && !backpressure.check(socket)) reply?.(answer);
   }
 
-  /** One listener per event, shared by every socket (registered untyped: `parse` decides what a client sent). */
-  const listeners = (Object.keys(handlers) as ClientEventName[]).map((event): [string, SocketListener] => [
-    event,
-    function (this: ServerSocket, payload: unknown, ack: unknown) {
-      void respond(this, event, payload, ack);
-    },
-  ]);
+  /** What serves each event, shared by every socket (untyped: `parse` decides what a client sent). */
+  const listeners = new Map<unknown, SocketListener>(
+    (Object.keys(handlers) as ClientEventName[]).map((event) => [
+      event,
+      function (this: ServerSocket, payload: unknown, ack: unknown) {
+        void respond(this, event, payload, ack);
+      },
+    ]),
+  );
+  const { onClientEvent: seeClientEvent } = options;
+
+  /**
+   * The one listener of every socket for every client event (Socket.IO's `onAny`, shared): a
+   * socket keeps a one-entry array for it, where a listener per event would give each socket a
+   * table of them. An event nobody serves is seen (counted) and ignored.
+   */
+  function onClientEvent(this: ServerSocket, ...packet: unknown[]): void {
+    seeClientEvent?.(packet);
+    listeners.get(packet[0])?.call(this, packet[1], packet[2]);
+  }
 
   /** Unregisters a socket that went: its rooms, its presence, its place. */
   function unregister(socket: ServerSocket): void {
@@ -412,9 +427,8 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void>; clos
     const { identity } = entry;
     const expiry = identity.expiresAt === undefined ? undefined : new TokenExpiry(socket, identity.expiresAt);
     servedSockets.set(socket, new ServedSocket(entry, expiry));
-    const untyped = socket as unknown as { on(event: string, listener: SocketListener): void };
-    for (const [event, listener] of listeners) untyped.on(event, listener);
-    untyped.on("disconnect", onDisconnect);
+    socket.onAny(onClientEvent);
+    socket.on("disconnect", onDisconnect);
     if (identity.proven) {
       deliverHeld(socket, identity.user).catch((error: unknown) =>
         log.warn({ err: error, socket: socket.id }, "could not read held DMs"),

@@ -3,7 +3,6 @@ import fp from "fastify-plugin";
 import type { NodeCapacity } from "../limits/node-capacity.js";
 import type { BearerOptions } from "../routes/bearer.js";
 import { metricsRoutes } from "../routes/metrics.js";
-import { countClientEvents } from "./client-events.js";
 import { countFramesDelivered } from "./frames.js";
 import { metricsRegistry } from "./registry.js";
 import type { Tallies } from "./tallies.js";
@@ -20,13 +19,12 @@ export interface MetricsPluginOptions {
 }
 
 /**
- * Counts client events and the frames written to clients on `app.io`, and serves `GET /metrics`
+ * Counts the frames written to clients on `app.io` (the chat counts client events), and serves `GET /metrics`
  * with every roomcast family and Node's default metrics.
  */
 export const metricsPlugin = fp(
   async (app: FastifyInstance, options: MetricsPluginOptions) => {
     const { tallies } = options;
-    countClientEvents(app.io, tallies.events);
     countFramesDelivered(app.io, tallies);
     const { scrape } = metricsRegistry({
       nodeId: options.nodeId,

@@ -27,6 +27,8 @@ export interface ChatPluginOptions {
   capacity: NodeCapacity;
   /** Told the code of every refused handshake (metrics). */
   onHandshakeRefused?: (code: ErrorCode) => void;
+  /** Sees every client event first and may replace its ack (metrics: `clientEventCounter`). */
+  onClientEvent?: (packet: unknown[]) => void;
 }
 
 /**
@@ -61,6 +63,7 @@ export const chatPlugin = fp(
       subscribed: (room) => stores.subscribed(room),
       storesUp: () => stores.isUp(),
       ...(options.onHandshakeRefused ? { onHandshakeRefused: options.onHandshakeRefused } : {}),
+      ...(options.onClientEvent ? { onClientEvent: options.onClientEvent } : {}),
     };
     const chat = attachChat(chatOptions);
     app.decorate(
