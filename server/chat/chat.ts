@@ -125,9 +125,6 @@ interface Handler<E extends ClientEventName> {
 
 type Handlers = { [E in ClientEventName]: Handler<E> };
 
-/** A listener Socket.IO calls with the socket as `this`: one function serves every socket. */
-type SocketListener = (this: ServerSocket, ...args: unknown[]) => void;
-
 /**
  * The chat protocol: authenticates handshakes and serves every client event. All state goes
  * through `presence` and `history`, so the same code runs on one node and on a cluster.
@@ -343,25 +340,20 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void>; clos
     if (socket.connected && !backpressure.check(socket)) reply?.(answer);
   }
 
-  /** What serves each event, shared by every socket (untyped: `parse` decides what a client sent). */
-  const listeners = new Map<unknown, SocketListener>(
-    (Object.keys(handlers) as ClientEventName[]).map((event) => [
-      event,
-      function (this: ServerSocket, payload: unknown, ack: unknown) {
-        void respond(this, event, payload, ack);
-      },
-    ]),
-  );
   const { onClientEvent: seeClientEvent } = options;
+  const isClientEvent = (event: unknown): event is ClientEventName =>
+    typeof event === "string" && Object.hasOwn(handlers, event);
 
   /**
    * The one listener of every socket for every client event (Socket.IO's `onAny`, shared): a
    * socket keeps a one-entry array for it, where a listener per event would give each socket a
-   * table of them. An event nobody serves is seen (counted) and ignored.
+   * table of them. An event nobody serves is seen (counted) and ignored; `parse` decides what a
+   * client sent.
    */
   function onClientEvent(this: ServerSocket, ...packet: unknown[]): void {
     seeClientEvent?.(packet);
-    listeners.get(packet[0])?.call(this, packet[1], packet[2]);
+    const [event, payload, ack] = packet;
+    if (isClientEvent(event)) void respond(this, event, payload, ack);
   }
 
   /** Unregisters a socket that went: its rooms, its presence, its place. */
