@@ -11,6 +11,39 @@ interface FlushedConnection {
 }
 
 /**
+ * Corks TCP sockets until the end of the tick, all uncorked together then, and numbers the ticks in
+ * which it was used: what the engine's writes and the broadcast fast path share, so that the frames
+ * one socket gets in a tick leave in one write(2) whichever path wrote them.
+ */
+export class TickCork {
+  /** The current tick's number; it moves on when a tick in which `touch` or `cork` ran ends. */
+  tick = 0;
+  private readonly corked = new Set<Corkable>();
+  private ending = false;
+  private readonly end = () => {
+    this.tick += 1;
+    this.ending = false;
+    for (const tcp of this.corked) tcp.uncork();
+    this.corked.clear();
+  };
+
+  /** Marks the current tick as used: its number changes when it ends. */
+  touch(): void {
+    if (this.ending) return;
+    this.ending = true;
+    process.nextTick(this.end);
+  }
+
+  /** Corks `tcp` until the end of the tick; once per tick. */
+  cork(tcp: Corkable): void {
+    if (this.corked.has(tcp)) return;
+    this.touch();
+    this.corked.add(tcp);
+    tcp.cork();
+  }
+}
+
+/**
  * Coalesces the frames a WebSocket receives in one tick into one write(2).
  *
  * engine.io sends each packet with its own `ws.send`, so each frame is its own syscall. When a
@@ -22,18 +55,10 @@ interface FlushedConnection {
  * One listener on the engine serves every connection (a listener per connection would cost each
  * idle one a closure): the sockets corked in a tick are uncorked together on the next.
  */
-export function corkWebSocketWrites(io: Server): void {
-  const corked = new Set<Corkable>();
-  const uncorkAll = () => {
-    for (const tcp of corked) tcp.uncork();
-    corked.clear();
-  };
+export function corkWebSocketWrites(io: Server, cork: TickCork): void {
   io.engine.on("flush", (connection: FlushedConnection) => {
     // ws keeps the TCP socket private; it is there for websocket transports only.
     const tcp = connection.transport.name === "websocket" ? connection.transport.socket?._socket : undefined;
-    if (!tcp || corked.has(tcp)) return;
-    if (corked.size === 0) process.nextTick(uncorkAll);
-    corked.add(tcp);
-    tcp.cork();
+    if (tcp) cork.cork(tcp);
   });
 }

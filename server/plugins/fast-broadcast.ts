@@ -1,11 +1,11 @@
 import type { Server } from "socket.io";
+import type { TickCork } from "./cork.js";
 
 /** The TCP socket under a WebSocket: what the frames are written to. */
 interface TcpSocket {
   write(chunk: Buffer): boolean;
   cork(): void;
   uncork(): void;
-  readonly writableCorked: number;
 }
 
 /** The parts of ws's WebSocket (lib/websocket.js) used here. */
@@ -56,25 +56,15 @@ export interface DirectWriteCount {
  * where the backpressure counts them (ws's `bufferedAmount`).
  *
  * The frames one connection gets in the same tick (a burst read from Redis at once) go out in one
- * write(2): the second one corks its socket, and the end of the tick uncorks it. A connection that
- * gets one frame per tick, the usual case, pays nothing for that.
+ * write(2): the second one corks its socket until the end of the tick (`cork`, shared with the
+ * engine's writes). A connection that gets one frame per tick, the usual case, pays nothing for that.
  *
  * `count` (the metrics' tallies) counts the frames written here; engine.io's "flush" event, which
  * counts the rest, is not emitted for them.
  */
-export function fastBroadcastWrites(io: Server, count?: DirectWriteCount): void {
+export function fastBroadcastWrites(io: Server, cork: TickCork, count?: DirectWriteCount): void {
   // engine.io's own write, the same for every connection (its Socket class's).
   let engineWrite: EngineConnection["write"] | undefined;
-  // The frames written in one tick share its number; the end of the tick uncorks what they corked.
-  let tick = 0;
-  let tickEnding = false;
-  const corked: TcpSocket[] = [];
-  const endTick = () => {
-    tick += 1;
-    tickEnding = false;
-    for (const tcp of corked) tcp.uncork();
-    corked.length = 0;
-  };
 
   function write(this: EngineConnection, data: unknown, options?: PacketOptions, callback?: () => void) {
     const frame = options?.wsPreEncodedFrame;
@@ -82,15 +72,11 @@ export function fastBroadcastWrites(io: Server, count?: DirectWriteCount): void 
     if (options === undefined || frame === undefined || tcp === undefined) {
       return engineWrite!.call(this, data, options, callback);
     }
-    if (this.directWriteTick !== tick) {
-      this.directWriteTick = tick;
-      if (!tickEnding) {
-        tickEnding = true;
-        process.nextTick(endTick);
-      }
-    } else if (tcp.writableCorked === 0) {
-      tcp.cork();
-      corked.push(tcp);
+    if (this.directWriteTick !== cork.tick) {
+      this.directWriteTick = cork.tick;
+      cork.touch();
+    } else {
+      cork.cork(tcp);
     }
     // ws writes a frame of two buffers (header, payload) as two writes; one buffer, joined once
     // for all the recipients, is one.

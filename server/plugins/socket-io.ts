@@ -7,7 +7,7 @@ import { Decoder, Encoder } from "socket.io-parser";
 import { ErrorCode } from "../../protocol/index.js";
 import type { ChatServer } from "../chat/chat.js";
 import { originPolicy, type OriginPolicyOptions } from "../origin.js";
-import { corkWebSocketWrites } from "./cork.js";
+import { corkWebSocketWrites, TickCork } from "./cork.js";
 import { fastBroadcastWrites, type DirectWriteCount } from "./fast-broadcast.js";
 import { releaseHandshakeRequests } from "./handshake-requests.js";
 
@@ -97,8 +97,9 @@ export const socketIoPlugin = fp(
 
     // After the Origin check: the last engine middleware.
     releaseHandshakeRequests(io);
-    corkWebSocketWrites(io);
-    if (options.fastBroadcast) fastBroadcastWrites(io, options.directWrites);
+    const tickCork = new TickCork();
+    corkWebSocketWrites(io, tickCork);
+    if (options.fastBroadcast) fastBroadcastWrites(io, tickCork, options.directWrites);
     app.decorate("io", io);
     app.addHook("onClose", async () => {
       await io.close();
