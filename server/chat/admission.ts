@@ -13,6 +13,7 @@ import { bannedError } from "../moderation/refusals.js";
 import type { Presence } from "../presence/presence.js";
 import type { ChatServer, ServerSocket } from "./chat.js";
 import { identifier, type Identity } from "./identity.js";
+import { disconnectUser } from "./disconnect-user.js";
 import { userChannel } from "./rooms.js";
 
 /** What every way in (a Socket.IO handshake, a bridge upgrade) is admitted by. */
@@ -106,11 +107,9 @@ export function admission(options: AdmissionOptions) {
     const channel = userChannel(user);
     if (identity.claimedNow) {
       // Until now the name was free, so every socket using it, on any node, proved nothing: it
-      // must not go on receiving the owner's DMs. This socket joins the user room only after, and
-      // only once this node has disconnected its own: in cluster mode the adapter does that after
-      // publishing the request to the other nodes (a round trip), which `io.in(…)` does not wait
-      // for, so a join in between would have disconnected this very socket.
-      await disconnectRoom(io, channel);
+      // must not go on receiving the owner's DMs. This socket joins the user room only after this
+      // node has disconnected its own (or the claim would disconnect this very socket).
+      await disconnectUser(io, user, true);
     }
     await gate.enterUser(presence, user);
     try {
@@ -155,12 +154,4 @@ export function admission(options: AdmissionOptions) {
       await gate.leaveAddress(entry.address);
     },
   };
-}
-
-/** Disconnects (and closes) every socket in `room` on every node; resolves once this node's are. */
-async function disconnectRoom(io: ChatServer, room: string): Promise<void> {
-  const adapter = io.of("/").adapter as unknown as {
-    disconnectSockets(options: { rooms: Set<string>; except: Set<string>; flags: object }, close: boolean): unknown;
-  };
-  await adapter.disconnectSockets({ rooms: new Set([room]), except: new Set(), flags: {} }, true);
 }

@@ -1,7 +1,8 @@
 import type { History } from "../history/history.js";
 import type { Ban, Moderation } from "../moderation/moderation.js";
 import type { ChatServer } from "./chat.js";
-import { roomChannel, roomLog, userChannel } from "./rooms.js";
+import { disconnectUser } from "./disconnect-user.js";
+import { roomChannel, roomLog } from "./rooms.js";
 
 export interface ModerationActionsOptions {
   io: ChatServer;
@@ -20,7 +21,7 @@ export function moderationActions({ io, moderation, history }: ModerationActions
     async banUser(user: string, seconds: number, reason: string): Promise<Ban> {
       const ban = await moderation.ban(user, seconds, reason);
       // A kick, as the admin route does: the client is told, and does not reconnect by itself.
-      io.in(userChannel(user)).disconnectSockets(false);
+      await disconnectUser(io, user, false);
       return ban;
     },
     /** Lifts the ban of `user`; false when there was none. */

@@ -1,7 +1,8 @@
 import type { Notice } from "../../protocol/index.js";
 import type { Presence } from "../presence/presence.js";
 import type { ChatServer } from "./chat.js";
-import { roomChannel, userChannel } from "./rooms.js";
+import { disconnectUser } from "./disconnect-user.js";
+import { roomChannel } from "./rooms.js";
 
 /** What a kick did. */
 export interface KickResult {
@@ -20,7 +21,7 @@ export function operatorActions({ io, presence }: { io: ChatServer; presence: Pr
     async kick(user: string): Promise<KickResult> {
       const nodes = await presence.nodesOf(user);
       // A plain disconnect ("io server disconnect") tells the client not to reconnect on its own.
-      io.in(userChannel(user)).disconnectSockets(false);
+      await disconnectUser(io, user, false);
       return { user, nodes };
     },
 
