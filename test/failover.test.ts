@@ -63,7 +63,10 @@ describe("node failures (real processes)", () => {
     const stayer = await connected(cluster.urls[0]!, "stan");
     const mover = await connected(cluster.urls[1]!, "mo");
     await ok(stayer, "room:join", { room });
+    // The mover's join reaches the stayer through another node: it may come after the mover's answer.
+    const moverJoined = next(stayer, "room:presence", (p) => p.user === "mo" && p.event === "join");
     await ok(mover, "room:join", { room });
+    await moverJoined;
     const presence = record(stayer, "room:presence");
     const reason = new Promise((resolve) => mover.once("disconnect", resolve));
     const left = next(stayer, "room:presence", (p) => p.user === "mo" && p.event === "leave");
