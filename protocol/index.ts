@@ -67,6 +67,8 @@ export const LIMITS = {
   maxRoomsPage: 500,
   /** Longest `rooms:list` cursor (a room name, so never longer than one). */
   maxCursor: 64,
+  /** Most joins and leaves one `room:presence:batch` carries (a node sends a full batch at once). */
+  maxPresenceBatch: 100,
 } as const;
 
 /** A message in a room, as stored and as broadcast. */
@@ -116,6 +118,17 @@ export interface RoomPresence {
   event: PresenceEvent;
   /** Distinct users in the room after this event, cluster-wide. */
   members: number;
+}
+
+/**
+ * `room:presence:batch`: joins and leaves of a large room (over the server's
+ * PRESENCE_BATCH_ABOVE members), gathered by one node and sent together, in the order that node
+ * saw them. Each is what a `room:presence` would have said; the SDK hands them out one by one.
+ */
+export interface RoomPresenceBatch {
+  room: string;
+  /** At most `LIMITS.maxPresenceBatch`. */
+  events: Omit<RoomPresence, "room">[];
 }
 
 export interface RoomTyping {
@@ -271,6 +284,7 @@ export interface ServerToClientEvents {
    */
   "dm:message": (message: DirectMessage, received?: () => void) => void;
   "room:presence": (presence: RoomPresence) => void;
+  "room:presence:batch": (batch: RoomPresenceBatch) => void;
   "room:typing": (typing: RoomTyping) => void;
   notice: (notice: Notice) => void;
   /** Token mode: the connection's token expires soon; send `auth:refresh` with a new one. */

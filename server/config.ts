@@ -155,6 +155,10 @@ export interface LimitsConfig {
   roomsPerSocket: number;
   /** Members listed in a `room:join` answer; a larger room answers these and a count. @default 100 */
   joinMembersListed: number;
+  /** Rooms with more members than this hear joins and leaves in `room:presence:batch`es. @default 1000 */
+  presenceBatchAbove: number;
+  /** How long a presence batch gathers events before it is sent, ms. @default 1000 */
+  presenceBatchMs: number;
   /** DMs held for one offline user. @default 1000 */
   dmsHeldPerRecipient: number;
   /** DMs of one sender held in all inboxes together. @default 200 */
@@ -407,6 +411,8 @@ function limitsConfig(env: Env): LimitsConfig {
     socketsPerUser: integer(env, "SOCKETS_PER_USER", 20, 0, MAX),
     roomsPerSocket: integer(env, "ROOMS_PER_SOCKET", 100, 0, MAX),
     joinMembersListed: integer(env, "JOIN_MEMBERS_LISTED", 100, 1, 100_000),
+    presenceBatchAbove: integer(env, "PRESENCE_BATCH_ABOVE", 1000, 0, MAX),
+    presenceBatchMs: integer(env, "PRESENCE_BATCH_MS", 1000, 10, 60_000),
     dmsHeldPerRecipient: integer(env, "DMS_HELD_PER_RECIPIENT", 1000, 1, 1_000_000),
     dmsHeldPerSender: integer(env, "DMS_HELD_PER_SENDER", 200, 1, 1_000_000),
     clientQueueBytes: integer(env, "CLIENT_QUEUE_BYTES", 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),

@@ -25,6 +25,8 @@ const LIMIT_DEFAULTS: Record<string, [keyof LimitsConfig, number, number, number
   SOCKETS_PER_USER: ["socketsPerUser", 20, 0, 1_000_000_000],
   ROOMS_PER_SOCKET: ["roomsPerSocket", 100, 0, 1_000_000_000],
   JOIN_MEMBERS_LISTED: ["joinMembersListed", 100, 1, 100_000],
+  PRESENCE_BATCH_ABOVE: ["presenceBatchAbove", 1000, 0, 1_000_000_000],
+  PRESENCE_BATCH_MS: ["presenceBatchMs", 1000, 10, 60_000],
   DMS_HELD_PER_RECIPIENT: ["dmsHeldPerRecipient", 1000, 1, 1_000_000],
   DMS_HELD_PER_SENDER: ["dmsHeldPerSender", 200, 1, 1_000_000],
   CLIENT_QUEUE_BYTES: ["clientQueueBytes", 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024],

@@ -288,6 +288,31 @@ describe("ChatClient against the embedded server", () => {
   });
 });
 
+describe("ChatClient in a room over PRESENCE_BATCH_ABOVE members", () => {
+  const server = deploy({ PRESENCE_BATCH_ABOVE: "1", PRESENCE_BATCH_MS: "50" });
+
+  it("hands out each join and leave of a batch as a presence event, and keeps the member list", async () => {
+    const room = unique("room");
+    const alice = await connectedClient(server(), unique("alice"));
+    const bob = await connectedClient(server(), unique("bob"));
+    const carol = await connectedClient(server(), unique("carol"));
+    await alice.join(room);
+    const seen: string[] = [];
+    alice.on("presence", (p) => seen.push(`${p.event} ${p.user} ${p.members}`));
+    const bothJoined = nextEvent(alice, "presence", (p) => p.user === carol.user);
+    await bob.join(room);
+    await carol.join(room);
+    await bothJoined;
+    expect(seen).toEqual([`join ${bob.user} 2`, `join ${carol.user} 3`]);
+    expect(alice.members(room)).toEqual([alice.user, bob.user, carol.user].sort());
+
+    const left = nextEvent(alice, "presence", (p) => p.event === "leave");
+    await bob.leave(room);
+    expect(await left).toEqual({ room, user: bob.user, event: "leave", members: 2 });
+    expect(alice.members(room)).toEqual([alice.user, carol.user].sort());
+  });
+});
+
 describe("ChatClient when the history window was exceeded", () => {
   const server = deploy({ HISTORY_SIZE: "5" });
 

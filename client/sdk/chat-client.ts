@@ -65,6 +65,7 @@ export interface ChatClientEvents {
    * after it when the app restarts (`dmSince`).
    */
   dm: DirectMessage;
+  /** A user's first socket joined a room, or their last left it; a large room's batches come one by one. */
   presence: RoomPresence;
   typing: RoomTyping;
   notice: Notice;
@@ -729,6 +730,10 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     });
     socket.on("auth:expiring", () => live() && void this.#refreshToken(socket));
     socket.on("room:presence", (presence) => live() && this.#onPresence(presence));
+    // A large room's joins and leaves come in batches: each is handed out as a "presence" event.
+    socket.on("room:presence:batch", ({ room, events }) => {
+      if (live()) for (const event of events) this.#onPresence({ room, ...event });
+    });
     socket.on("room:typing", (typing) => live() && this.emit("typing", typing));
     socket.on("notice", (notice) => live() && this.emit("notice", notice));
   }

@@ -33,6 +33,7 @@ import { admission } from "./admission.js";
 import { Backpressure, dropConnection } from "./backpressure.js";
 import { FailureLog } from "./failure-log.js";
 import { directMessages } from "./direct.js";
+import { PresenceAnnouncer } from "./presence-announcer.js";
 import type { Published, RoomPublisher } from "./room-publisher.js";
 import { roomChannel, roomLog, userChannel } from "./rooms.js";
 import { ServedSocket } from "./served-socket.js";
@@ -135,6 +136,10 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void>; clos
   const failures = new FailureLog(log);
   const backpressure = new Backpressure(io, limits.config.clientQueueBytes, limits.config.clientStallMs, log);
   const { roomsPerSocket, joinMembersListed, pendingRequestsPerSocket } = limits.config;
+  const announcer = new PresenceAnnouncer(io, {
+    batchAbove: limits.config.presenceBatchAbove,
+    batchMs: limits.config.presenceBatchMs,
+  });
   /** Per-socket unregistration still running. */
   const leaving = new Set<Promise<unknown>>();
   /** What each socket being served keeps; the handlers below are shared. */
@@ -165,7 +170,7 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void>; clos
     served.leave(room);
     await socket.leave(roomChannel(room));
     const { lastInRoom, members } = await presence.leftRoom(room, user);
-    if (lastInRoom) io.to(roomChannel(room)).emit("room:presence", { room, user, event: "leave", members });
+    if (lastInRoom) announcer.announce({ room, user, event: "leave", members });
   }
 
   const handlers: Handlers = {
@@ -186,9 +191,7 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void>; clos
             const { firstInRoom, members } = await presence.joinedRoom(room, user);
             served.join(room);
             await socket.join(roomChannel(room));
-            if (firstInRoom) {
-              io.to(roomChannel(room)).emit("room:presence", { room, user, event: "join", members });
-            }
+            if (firstInRoom) announcer.announce({ room, user, event: "join", members });
             await options.subscribed(roomChannel(room));
           }
           const log = roomLog(room);
@@ -379,7 +382,7 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void>; clos
     unregister(this);
   }
 
-  presence.onRemoteLeave((leave) => io.to(roomChannel(leave.room)).emit("room:presence", leave));
+  presence.onRemoteLeave((leave) => announcer.announce(leave));
 
   io.on("connection", (socket) => serve(socket));
 
@@ -399,6 +402,7 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void>; clos
     },
     /** Stops the background work; the sockets are closed by then. */
     close() {
+      announcer.flush();
       backpressure.stop();
       failures.flush();
     },

@@ -1,7 +1,8 @@
-// room:presence: one join per user, one leave when their last socket goes.
+// room:presence: one join per user, one leave when their last socket goes; in a large room, batches.
 import { describe, expect, it } from "vitest";
-import { next, ok } from "../support/clients.js";
-import { barrier, inbox, join, joinSeen, names, type Nodes } from "./helpers.js";
+import { LIMITS, type RoomPresenceBatch } from "../../protocol/index.js";
+import { connected, next, ok, record, within, type TestSocket } from "../support/clients.js";
+import { barrier, inbox, join, joinSeen, names, unique, type Nodes } from "./helpers.js";
 
 /** Registers the presence tests. */
 export function presenceTests(nodes: Nodes): void {
@@ -73,6 +74,105 @@ export function presenceTests(nodes: Nodes): void {
         { room, user: a, event: "leave", members: 2 },
       ]);
       expect((await join(olgaSocket, room)).members).toEqual([b, olga].sort());
+    });
+  });
+}
+
+/** Rooms of more than 2 members get batches, gathered for 100 ms. */
+export const PRESENCE_BATCH_ENV = { PRESENCE_BATCH_ABOVE: "2", PRESENCE_BATCH_MS: "100" };
+/** Rooms of more than 2 members get batches, which only a full batch sends (within a test). */
+export const FULL_PRESENCE_BATCH_ENV = { PRESENCE_BATCH_ABOVE: "2", PRESENCE_BATCH_MS: "60000" };
+
+type BatchedEvent = RoomPresenceBatch["events"][number];
+
+/** Resolves with the events of the `room:presence:batch`es for `room` once `count` have come. */
+function batchedEvents(socket: TestSocket, room: string, count: number): Promise<BatchedEvent[]> {
+  const events: BatchedEvent[] = [];
+  let listener: (batch: RoomPresenceBatch) => void = () => {};
+  const all = new Promise<BatchedEvent[]>((resolve) => {
+    listener = (batch) => {
+      if (batch.room !== room) return;
+      events.push(...batch.events);
+      if (events.length >= count) resolve(events);
+    };
+    socket.on("room:presence:batch", listener);
+  });
+  return within(all, `${count} batched presence events in ${room}`).finally(() =>
+    socket.off("room:presence:batch", listener),
+  );
+}
+
+const byMembers = (events: BatchedEvent[]) => [...events].sort((a, b) => a.members - b.members);
+
+/** Registers the tests of a deployment with PRESENCE_BATCH_ENV. */
+export function presenceBatchTests(nodes: Nodes): void {
+  describe("presence in a room over PRESENCE_BATCH_ABOVE members", () => {
+    it("comes in batches that say what room:presence would, and singly again at the limit", async () => {
+      const [room, olga, a, b, c] = names("big", "olga", "a", "b", "c");
+      const [olgaSocket, aSocket, bSocket, cSocket] = await nodes.connectAll([olga, a, b, c]);
+      await join(olgaSocket, room);
+      // At the limit (2 members), still one event at once.
+      expect(await joinSeen(aSocket, room, olgaSocket)).toEqual({ room, user: a, event: "join", members: 2 });
+      const singly = inbox(olgaSocket).presence;
+      const batches = record(olgaSocket, "room:presence:batch");
+
+      const joined = batchedEvents(olgaSocket, room, 2);
+      await join(bSocket, room);
+      await join(cSocket, room);
+      // From several nodes, batches may overtake each other; each event carries its count.
+      expect(byMembers(await joined)).toEqual([
+        { user: b, event: "join", members: 3 },
+        { user: c, event: "join", members: 4 },
+      ]);
+
+      const cLeft = batchedEvents(olgaSocket, room, 1);
+      await ok(cSocket, "room:leave", { room });
+      expect(await cLeft).toEqual([{ user: c, event: "leave", members: 3 }]);
+      expect(singly).toEqual([]);
+
+      // Back at the limit, with no batch waiting: one event at once again.
+      const bLeft = next(olgaSocket, "room:presence", (presence) => presence.user === b);
+      await ok(bSocket, "room:leave", { room });
+      expect(await bLeft).toEqual({ room, user: b, event: "leave", members: 2 });
+      expect(batches.every((batch) => batch.room === room && batch.events.length > 0)).toBe(true);
+    });
+
+    it("batches the leave of a user whose last socket disconnects", async () => {
+      const [room, olga, a, b, c] = names("big-gone", "olga", "a", "b", "c");
+      const [olgaSocket, aSocket, bSocket, cSocket] = await nodes.connectAll([olga, a, b, c]);
+      for (const socket of [olgaSocket, aSocket]) await join(socket, room);
+      const joined = batchedEvents(olgaSocket, room, 2);
+      for (const socket of [bSocket, cSocket]) await join(socket, room);
+      expect(byMembers(await joined).map(({ user }) => user)).toEqual([b, c]);
+
+      const left = batchedEvents(olgaSocket, room, 1);
+      cSocket.disconnect();
+      expect(await left).toEqual([{ user: c, event: "leave", members: 3 }]);
+    });
+  });
+}
+
+/** Registers the tests of a deployment with FULL_PRESENCE_BATCH_ENV. */
+export function fullPresenceBatchTests(nodes: Nodes): void {
+  describe("presence batches", () => {
+    it(`go at once when they hold ${LIMITS.maxPresenceBatch} events, before their time is up`, async () => {
+      const room = unique("full-batch");
+      // Every socket on one node: that node gathers the batch (each node gathers its own).
+      const users = Array.from({ length: LIMITS.maxPresenceBatch + 2 }, (_, k) => unique(`u${k}`));
+      const [olgaSocket, firstSocket, ...sockets] = await Promise.all(
+        users.map((user) => connected(nodes.url(0), user)),
+      );
+      await join(olgaSocket!, room);
+      await joinSeen(firstSocket!, room, olgaSocket!);
+      const batch = next(olgaSocket!, "room:presence:batch", (batch) => batch.room === room);
+      await Promise.all(sockets.map((socket) => join(socket, room)));
+      const { events } = await batch;
+      expect(events).toHaveLength(LIMITS.maxPresenceBatch);
+      expect(events.map((event) => event.user).sort()).toEqual(users.slice(2).sort());
+      expect(events.every((event) => event.event === "join")).toBe(true);
+      expect(events.map((event) => event.members).sort((x, y) => x - y)).toEqual(
+        Array.from({ length: LIMITS.maxPresenceBatch }, (_, k) => k + 3),
+      );
     });
   });
 }

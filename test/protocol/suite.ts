@@ -28,7 +28,13 @@ import {
   PUBLIC_URL,
   publicUrlTests,
 } from "./origin.js";
-import { presenceTests } from "./presence.js";
+import {
+  FULL_PRESENCE_BATCH_ENV,
+  fullPresenceBatchTests,
+  PRESENCE_BATCH_ENV,
+  presenceBatchTests,
+  presenceTests,
+} from "./presence.js";
 import { LIMITED_ENV, rateLimitTests } from "./rate-limit.js";
 import { roomsListTests } from "./rooms-list.js";
 import { sendTests } from "./send.js";
@@ -84,6 +90,14 @@ export function protocolSuite(name: string, factory: DeploymentFactory): void {
       const open = deploy(factory, { env: { ALLOWED_ORIGINS: "*", ADMIN_TOKEN: "" } });
       anyOriginTests(open);
       adminDisabledTests(open);
+    });
+
+    describe("with PRESENCE_BATCH_ABOVE=2", () => {
+      presenceBatchTests(deploy(factory, { env: PRESENCE_BATCH_ENV }));
+    });
+
+    describe("with PRESENCE_BATCH_ABOVE=2 and a long PRESENCE_BATCH_MS", () => {
+      fullPresenceBatchTests(deploy(factory, { env: FULL_PRESENCE_BATCH_ENV }));
     });
 
     describe("with small per-user rate limits", () => {
