@@ -3,7 +3,7 @@ import type { Duplex } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
 import { Server } from "socket.io";
-import { Decoder, Encoder } from "socket.io-parser";
+import { Decoder, Encoder, type Packet } from "socket.io-parser";
 import { ErrorCode } from "../../protocol/index.js";
 import type { ChatServer } from "../chat/chat.js";
 import { originPolicy, type OriginPolicyOptions } from "../origin.js";
@@ -40,13 +40,33 @@ const MAX_HTTP_BUFFER_SIZE = 64 * 1024;
 /** How long a connection may stay without joining the namespace (Socket.IO's default is 45 s). */
 const CONNECT_TIMEOUT_MS = 10_000;
 
+/** The decoders' options, one object for all (the parser would copy them for each connection). */
+const DECODER_OPTIONS = Object.freeze({ reviver: undefined, maxAttachments: 0 });
+
+/** What socket.io-parser's Decoder keeps of its listeners (component-emitter's table). */
+interface EmitterTable {
+  _callbacks?: Record<string, unknown[]>;
+}
+
 /**
  * The protocol is JSON only: a binary packet is refused when its header arrives (the parser
  * throws, and Socket.IO closes the connection), instead of its attachments being collected.
+ *
+ * Every connection has one decoder, which holds one listener: Socket.IO's "decoded". It gets a
+ * table of one entry, where component-emitter would grow an empty array to 17 slots (with the
+ * shared options, about 240 bytes less per connection).
  */
 class JsonOnlyDecoder extends Decoder {
   constructor() {
-    super({ maxAttachments: 0 });
+    super(DECODER_OPTIONS);
+    (this as unknown as { opts: typeof DECODER_OPTIONS }).opts = DECODER_OPTIONS;
+  }
+
+  override on(event: "decoded", listener: (packet: Packet) => void): this {
+    const table = this as unknown as EmitterTable;
+    if (table._callbacks !== undefined) return super.on(event, listener);
+    table._callbacks = { $decoded: [listener] };
+    return this;
   }
 }
 
