@@ -123,7 +123,8 @@ export interface RoomPresence {
 /**
  * `room:presence:batch`: joins and leaves of a large room (over the server's
  * PRESENCE_BATCH_ABOVE members), gathered by one node and sent together, in the order that node
- * saw them. Each is what a `room:presence` would have said; the SDK hands them out one by one.
+ * saw them (once a batch waits, the room's later events join it even if the room shrank). Each
+ * is what a `room:presence` would have said; the SDK hands them out one by one.
  */
 export interface RoomPresenceBatch {
   room: string;

@@ -5,6 +5,7 @@ import Fastify, { LogController, type FastifyInstance } from "fastify";
 import type { Config } from "./config.js";
 import { clientAddress } from "./limits/client-address.js";
 import { Limits } from "./limits/limits.js";
+import { PresenceAnnouncer } from "./chat/presence-announcer.js";
 import { nodeCapacity } from "./limits/node-capacity.js";
 import { securityHeaders } from "./plugins/security-headers.js";
 import { chatPlugin } from "./plugins/chat.js";
@@ -79,19 +80,35 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     ...(instruments.handshakeRefused ? { onRefused: instruments.handshakeRefused } : {}),
   });
   const limits = new Limits(config.limits, app.stores.rateLimiters, instruments.rateLimited);
+  // Joins and leaves go out through one announcer, from Socket.IO and the seed bridge alike.
+  const announcer = new PresenceAnnouncer(app.io, {
+    batchAbove: config.limits.presenceBatchAbove,
+    batchMs: config.limits.presenceBatchMs,
+  });
   const addressOf = clientAddress(config.trustProxy);
   if (config.bridge.enabled) {
     // Before the chat plugin: preClose hooks run in order, and the bridge's must close its
     // sockets while the stores the chat plugin closes are still open.
-    await app.register(seedBridgePlugin, { config, origins, limits, capacity, refusing: () => shuttingDown });
+    await app.register(seedBridgePlugin, {
+      config,
+      origins,
+      limits,
+      capacity,
+      announcer,
+      refusing: () => shuttingDown,
+    });
   }
   await app.register(chatPlugin, {
     config,
     limits,
     capacity,
+    announcer,
     ...(instruments.handshakeRefused ? { onHandshakeRefused: instruments.handshakeRefused } : {}),
     ...(metrics.enabled ? { onClientEvent: clientEventCounter(instruments.tallies.events) } : {}),
   });
+  // After the bridge's and the chat's preClose hooks (hooks run in order): their last leaves, and
+  // those of the presence this node removes at the end, go out before the adapter closes.
+  app.addHook("preClose", async () => announcer.close());
   if (metrics.enabled) {
     await app.register(metricsPlugin, {
       nodeId: config.nodeId,

@@ -732,7 +732,7 @@ export class ChatClient extends TypedEmitter<ChatClientEvents> {
     socket.on("room:presence", (presence) => live() && this.#onPresence(presence));
     // A large room's joins and leaves come in batches: each is handed out as a "presence" event.
     socket.on("room:presence:batch", ({ room, events }) => {
-      if (live()) for (const event of events) this.#onPresence({ room, ...event });
+      for (const event of events) if (live()) this.#onPresence({ room, ...event });
     });
     socket.on("room:typing", (typing) => live() && this.emit("typing", typing));
     socket.on("notice", (notice) => live() && this.emit("notice", notice));

@@ -2,8 +2,8 @@ import { randomBytes } from "node:crypto";
 import type { FastifyBaseLogger } from "fastify";
 import type { RawData, WebSocket } from "ws";
 import { ErrorCode } from "../../protocol/index.js";
-import type { ChatServer } from "../chat/chat.js";
 import type { roomSender } from "../chat/chat.js";
+import type { PresenceAnnouncer } from "../chat/presence-announcer.js";
 import { roomChannel, userChannel } from "../chat/rooms.js";
 import type { Validators } from "../chat/validate.js";
 import { CodedError } from "../errors.js";
@@ -39,8 +39,9 @@ function closeReason(text: string): string {
 const MAX_TIMER_MS = 2_147_483_647;
 
 export interface BridgeConnectionOptions {
-  io: ChatServer;
   presence: Presence;
+  /** Tells rooms who joined and who left, shared with Socket.IO. */
+  announcer: PresenceAnnouncer;
   members: VirtualMembers;
   admission: BridgeAdmission;
   sendToRoom: ReturnType<typeof roomSender>;
@@ -135,7 +136,7 @@ export class BridgeConnection implements VirtualMember {
   }
 
   private async join(): Promise<void> {
-    const { io, presence, members, subscribed } = this.options;
+    const { presence, announcer, members, subscribed } = this.options;
     const { room, user } = this.admitted;
     if (this.ws.readyState !== this.ws.OPEN) return;
     // The user room has no channel of its own: kicks and claims reach it through the adapter's main channel.
@@ -143,7 +144,7 @@ export class BridgeConnection implements VirtualMember {
     await subscribed(roomChannel(room));
     const { firstInRoom, members: count } = await presence.joinedRoom(room, user);
     this.inRoom = true;
-    if (firstInRoom) io.to(roomChannel(room)).emit("room:presence", { room, user, event: "join", members: count });
+    if (firstInRoom) announcer.announce({ room, user, event: "join", members: count });
     if (this.ws.readyState === this.ws.OPEN) this.ws.send(SEED_WELCOME);
   }
 
@@ -212,7 +213,7 @@ export class BridgeConnection implements VirtualMember {
     if (this.leaving) return;
     this.leaving = true;
     clearTimeout(this.expiry);
-    const { io, presence, members, admission, log } = this.options;
+    const { presence, announcer, members, admission, log } = this.options;
     const { room, user } = this.admitted;
     this.serially(async () => {
       members.remove(this);
@@ -220,8 +221,7 @@ export class BridgeConnection implements VirtualMember {
         if (this.inRoom) {
           this.inRoom = false;
           const { lastInRoom, members: count } = await presence.leftRoom(room, user);
-          if (lastInRoom)
-            io.to(roomChannel(room)).emit("room:presence", { room, user, event: "leave", members: count });
+          if (lastInRoom) announcer.announce({ room, user, event: "leave", members: count });
         }
       } finally {
         await admission.release(this.admitted);

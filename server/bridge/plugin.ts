@@ -5,6 +5,7 @@ import fp from "fastify-plugin";
 import { WebSocketServer } from "ws";
 import { tokenVerifier } from "../auth/tokens.js";
 import { roomSender } from "../chat/chat.js";
+import type { PresenceAnnouncer } from "../chat/presence-announcer.js";
 import { roomPublisherOf } from "../chat/room-publisher.js";
 import { makeValidators } from "../chat/validate.js";
 import type { Config } from "../config.js";
@@ -25,6 +26,8 @@ export interface SeedBridgePluginOptions {
   limits: Limits;
   /** This node's cap on client connections, shared with Socket.IO. */
   capacity: NodeCapacity;
+  /** Tells rooms who joined and who left, shared with Socket.IO. */
+  announcer: PresenceAnnouncer;
   /** While true, the node is shutting down: upgrades are refused. */
   refusing: () => boolean;
 }
@@ -58,8 +61,8 @@ export const seedBridgePlugin = fp(
       log: app.log,
     });
     const connectionOptions = {
-      io,
       presence: stores.presence,
+      announcer: options.announcer,
       members: new VirtualMembers(io.of("/").adapter),
       admission,
       sendToRoom: roomSender({ publisher: roomPublisherOf(stores, io), limits, moderation: stores.moderation }),

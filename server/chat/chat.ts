@@ -33,7 +33,7 @@ import { admission } from "./admission.js";
 import { Backpressure, dropConnection } from "./backpressure.js";
 import { FailureLog } from "./failure-log.js";
 import { directMessages } from "./direct.js";
-import { PresenceAnnouncer } from "./presence-announcer.js";
+import type { PresenceAnnouncer } from "./presence-announcer.js";
 import type { Published, RoomPublisher } from "./room-publisher.js";
 import { roomChannel, roomLog, userChannel } from "./rooms.js";
 import { ServedSocket } from "./served-socket.js";
@@ -78,6 +78,8 @@ export interface ChatOptions {
   storesUp: () => boolean;
   /** Sees every client event first, as `[event, ...args]`, and may replace its ack (metrics). */
   onClientEvent?: (packet: unknown[]) => void;
+  /** Tells rooms who joined and who left (shared with the seed bridge; its owner closes it). */
+  announcer: PresenceAnnouncer;
 }
 
 const toChatMessage = (room: string, stored: StoredMessage): ChatMessage => ({ ...stored, room });
@@ -131,15 +133,11 @@ type Handlers = { [E in ClientEventName]: Handler<E> };
  * through `presence` and `history`, so the same code runs on one node and on a cluster.
  */
 export function attachChat(options: ChatOptions): { drain(): Promise<void>; close(): void } {
-  const { io, presence, history, claims, tokens, log, limits } = options;
+  const { io, presence, history, claims, tokens, log, limits, announcer } = options;
   const validate = makeValidators(options.maxMessageLength);
   const failures = new FailureLog(log);
   const backpressure = new Backpressure(io, limits.config.clientQueueBytes, limits.config.clientStallMs, log);
   const { roomsPerSocket, joinMembersListed, pendingRequestsPerSocket } = limits.config;
-  const announcer = new PresenceAnnouncer(io, {
-    batchAbove: limits.config.presenceBatchAbove,
-    batchMs: limits.config.presenceBatchMs,
-  });
   /** Per-socket unregistration still running. */
   const leaving = new Set<Promise<unknown>>();
   /** What each socket being served keeps; the handlers below are shared. */
@@ -402,7 +400,6 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void>; clos
     },
     /** Stops the background work; the sockets are closed by then. */
     close() {
-      announcer.flush();
       backpressure.stop();
       failures.flush();
     },

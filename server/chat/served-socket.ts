@@ -15,9 +15,10 @@ export class ServedSocket {
   /** Requests of this socket not answered yet. */
   pending = 0;
   /**
-   * The chatrooms joined, replaced (not grown) at each change: an array of exactly its rooms is
-   * the smallest thing to keep for the one or few rooms a connection is in (a Set of one costs
-   * about 130 bytes more), and joins and leaves are rare.
+   * The chatrooms joined, replaced (never changed in place) at each join and leave: an array of
+   * exactly its rooms is the smallest thing to keep for the one or few rooms a connection is in (a
+   * Set costs about 100 bytes more), and joins and leaves are rare. Lookups scan it: at most
+   * ROOMS_PER_SOCKET rooms.
    */
   private joined: readonly string[] = NO_ROOMS;
   /** The last membership change: the next one starts after it. */
@@ -60,7 +61,7 @@ export class ServedSocket {
     return this.joined.length;
   }
 
-  /** The chatrooms the socket is in, as a list that leaving them does not change. */
+  /** The chatrooms the socket is in: a list that joining and leaving replace, never change. */
   rooms(): readonly string[] {
     return this.joined;
   }
@@ -70,6 +71,8 @@ export class ServedSocket {
   }
 
   leave(room: string): void {
-    this.joined = this.joined.filter((joined) => joined !== room);
+    if (!this.has(room)) return;
+    const rest = this.joined.filter((joined) => joined !== room);
+    this.joined = rest.length > 0 ? rest : NO_ROOMS;
   }
 }

@@ -5,6 +5,7 @@ import { attachChat, type ChatOptions } from "../chat/chat.js";
 import type { AdmissionOptions } from "../chat/admission.js";
 import { roomPublisherOf } from "../chat/room-publisher.js";
 import { moderationActions, type ModerationActions } from "../chat/moderation-actions.js";
+import type { PresenceAnnouncer } from "../chat/presence-announcer.js";
 import { tokenVerifier } from "../auth/tokens.js";
 import { claimTtlMs, type Config } from "../config.js";
 import { toLocalSockets } from "../delivery/local.js";
@@ -29,6 +30,8 @@ export interface ChatPluginOptions {
   onHandshakeRefused?: (code: ErrorCode) => void;
   /** Sees every client event first and may replace its ack (metrics: `clientEventCounter`). */
   onClientEvent?: (packet: unknown[]) => void;
+  /** Tells rooms who joined and who left, shared with the seed bridge. */
+  announcer: PresenceAnnouncer;
 }
 
 /**
@@ -46,6 +49,7 @@ export const chatPlugin = fp(
     const chatOptions: ChatOptions & Pick<AdmissionOptions, "onHandshakeRefused"> = {
       io: app.io,
       presence: stores.presence,
+      announcer: options.announcer,
       userDelivery: stores.userDelivery,
       history: stores.history,
       publisher: roomPublisherOf(stores, app.io),

@@ -137,6 +137,22 @@ export function presenceBatchTests(nodes: Nodes): void {
       expect(batches.every((batch) => batch.room === room && batch.events.length > 0)).toBe(true);
     });
 
+    it("delivers every one of many joins on one node once, in batches of at most the limit", async () => {
+      const room = unique("many");
+      const count = LIMITS.maxPresenceBatch + 50;
+      const users = Array.from({ length: count + 2 }, (_, k) => unique(`m${k}`));
+      const [olgaSocket, firstSocket, ...sockets] = await Promise.all(
+        users.map((user) => connected(nodes.url(0), user)),
+      );
+      await join(olgaSocket!, room);
+      await joinSeen(firstSocket!, room, olgaSocket!);
+      const batches = record(olgaSocket!, "room:presence:batch");
+      const joined = batchedEvents(olgaSocket!, room, count);
+      await Promise.all(sockets.map((socket) => join(socket, room)));
+      expect((await joined).map(({ user }) => user).sort()).toEqual(users.slice(2).sort());
+      expect(batches.every(({ events }) => events.length <= LIMITS.maxPresenceBatch)).toBe(true);
+    });
+
     it("batches the leave of a user whose last socket disconnects", async () => {
       const [room, olga, a, b, c] = names("big-gone", "olga", "a", "b", "c");
       const [olgaSocket, aSocket, bSocket, cSocket] = await nodes.connectAll([olga, a, b, c]);
@@ -173,6 +189,31 @@ export function fullPresenceBatchTests(nodes: Nodes): void {
       expect(events.map((event) => event.members).sort((x, y) => x - y)).toEqual(
         Array.from({ length: LIMITS.maxPresenceBatch }, (_, k) => k + 3),
       );
+    });
+
+    it("keeps a room's later events in its waiting batch, in order, even once the room shrank", async () => {
+      const room = unique("shrinking");
+      const users = Array.from({ length: LIMITS.maxPresenceBatch + 1 }, (_, k) => unique(`s${k}`));
+      const [olgaSocket, firstSocket, leaverSocket, ...fillers] = await Promise.all(
+        users.map((user) => connected(nodes.url(0), user)),
+      );
+      await join(olgaSocket!, room);
+      await joinSeen(firstSocket!, room, olgaSocket!);
+      const singly = record(olgaSocket!, "room:presence");
+      const batch = next(olgaSocket!, "room:presence:batch", (batch) => batch.room === room);
+      // Over the limit: the join waits. The leave brings the room back to the limit, and waits
+      // behind it all the same; the fillers' joins then fill the batch, which goes at once.
+      await join(leaverSocket!, room);
+      await ok(leaverSocket!, "room:leave", { room });
+      for (const socket of fillers) await join(socket, room);
+      const { events } = await batch;
+      expect(events).toHaveLength(LIMITS.maxPresenceBatch);
+      expect(events).toEqual([
+        { user: users[2], event: "join", members: 3 },
+        { user: users[2], event: "leave", members: 2 },
+        ...users.slice(3).map((user, k) => ({ user, event: "join", members: k + 3 })),
+      ]);
+      expect(singly).toEqual([]);
     });
   });
 }
