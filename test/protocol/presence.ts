@@ -104,6 +104,20 @@ function batchedEvents(socket: TestSocket, room: string, count: number): Promise
 
 const byMembers = (events: BatchedEvent[]) => [...events].sort((a, b) => a.members - b.members);
 
+/**
+ * Connects `extra` + 2 users to node 0 (each node gathers its own batches) and brings the first
+ * two into a new room: olga, who watches, and one more, which puts the room at the limit (2).
+ * Returns the room, olga's socket, and the `extra` other users and their sockets, in order.
+ */
+async function roomAtTheLimitOnOneNode(nodes: Nodes, label: string, extra: number) {
+  const room = unique(label);
+  const users = Array.from({ length: extra + 2 }, (_, k) => unique(`${label}${k}`));
+  const [olga, first, ...others] = await Promise.all(users.map((user) => connected(nodes.url(0), user)));
+  await join(olga!, room);
+  await joinSeen(first!, room, olga!);
+  return { room, olga: olga!, users: users.slice(2), others };
+}
+
 /** Registers the tests of a deployment with PRESENCE_BATCH_ENV. */
 export function presenceBatchTests(nodes: Nodes): void {
   describe("presence in a room over PRESENCE_BATCH_ABOVE members", () => {
@@ -138,18 +152,12 @@ export function presenceBatchTests(nodes: Nodes): void {
     });
 
     it("delivers every one of many joins on one node once, in batches of at most the limit", async () => {
-      const room = unique("many");
       const count = LIMITS.maxPresenceBatch + 50;
-      const users = Array.from({ length: count + 2 }, (_, k) => unique(`m${k}`));
-      const [olgaSocket, firstSocket, ...sockets] = await Promise.all(
-        users.map((user) => connected(nodes.url(0), user)),
-      );
-      await join(olgaSocket!, room);
-      await joinSeen(firstSocket!, room, olgaSocket!);
-      const batches = record(olgaSocket!, "room:presence:batch");
-      const joined = batchedEvents(olgaSocket!, room, count);
-      await Promise.all(sockets.map((socket) => join(socket, room)));
-      expect((await joined).map(({ user }) => user).sort()).toEqual(users.slice(2).sort());
+      const { room, olga, users, others } = await roomAtTheLimitOnOneNode(nodes, "many", count);
+      const batches = record(olga, "room:presence:batch");
+      const joined = batchedEvents(olga, room, count);
+      await Promise.all(others.map((socket) => join(socket, room)));
+      expect((await joined).map(({ user }) => user).sort()).toEqual(users.sort());
       expect(batches.every(({ events }) => events.length <= LIMITS.maxPresenceBatch)).toBe(true);
     });
 
@@ -172,19 +180,12 @@ export function presenceBatchTests(nodes: Nodes): void {
 export function fullPresenceBatchTests(nodes: Nodes): void {
   describe("presence batches", () => {
     it(`go at once when they hold ${LIMITS.maxPresenceBatch} events, before their time is up`, async () => {
-      const room = unique("full-batch");
-      // Every socket on one node: that node gathers the batch (each node gathers its own).
-      const users = Array.from({ length: LIMITS.maxPresenceBatch + 2 }, (_, k) => unique(`u${k}`));
-      const [olgaSocket, firstSocket, ...sockets] = await Promise.all(
-        users.map((user) => connected(nodes.url(0), user)),
-      );
-      await join(olgaSocket!, room);
-      await joinSeen(firstSocket!, room, olgaSocket!);
-      const batch = next(olgaSocket!, "room:presence:batch", (batch) => batch.room === room);
-      await Promise.all(sockets.map((socket) => join(socket, room)));
+      const { room, olga, users, others } = await roomAtTheLimitOnOneNode(nodes, "full", LIMITS.maxPresenceBatch);
+      const batch = next(olga, "room:presence:batch", (batch) => batch.room === room);
+      await Promise.all(others.map((socket) => join(socket, room)));
       const { events } = await batch;
       expect(events).toHaveLength(LIMITS.maxPresenceBatch);
-      expect(events.map((event) => event.user).sort()).toEqual(users.slice(2).sort());
+      expect(events.map((event) => event.user).sort()).toEqual(users.sort());
       expect(events.every((event) => event.event === "join")).toBe(true);
       expect(events.map((event) => event.members).sort((x, y) => x - y)).toEqual(
         Array.from({ length: LIMITS.maxPresenceBatch }, (_, k) => k + 3),
@@ -192,15 +193,14 @@ export function fullPresenceBatchTests(nodes: Nodes): void {
     });
 
     it("keeps a room's later events in its waiting batch, in order, even once the room shrank", async () => {
-      const room = unique("shrinking");
-      const users = Array.from({ length: LIMITS.maxPresenceBatch + 1 }, (_, k) => unique(`s${k}`));
-      const [olgaSocket, firstSocket, leaverSocket, ...fillers] = await Promise.all(
-        users.map((user) => connected(nodes.url(0), user)),
+      const { room, olga, users, others } = await roomAtTheLimitOnOneNode(
+        nodes,
+        "shrinking",
+        LIMITS.maxPresenceBatch - 1,
       );
-      await join(olgaSocket!, room);
-      await joinSeen(firstSocket!, room, olgaSocket!);
-      const singly = record(olgaSocket!, "room:presence");
-      const batch = next(olgaSocket!, "room:presence:batch", (batch) => batch.room === room);
+      const [leaverSocket, ...fillers] = others;
+      const singly = record(olga, "room:presence");
+      const batch = next(olga, "room:presence:batch", (batch) => batch.room === room);
       // Over the limit: the join waits. The leave brings the room back to the limit, and waits
       // behind it all the same; the fillers' joins then fill the batch, which goes at once.
       await join(leaverSocket!, room);
@@ -209,9 +209,9 @@ export function fullPresenceBatchTests(nodes: Nodes): void {
       const { events } = await batch;
       expect(events).toHaveLength(LIMITS.maxPresenceBatch);
       expect(events).toEqual([
-        { user: users[2], event: "join", members: 3 },
-        { user: users[2], event: "leave", members: 2 },
-        ...users.slice(3).map((user, k) => ({ user, event: "join", members: k + 3 })),
+        { user: users[0], event: "join", members: 3 },
+        { user: users[0], event: "leave", members: 2 },
+        ...users.slice(1).map((user, k) => ({ user, event: "join", members: k + 3 })),
       ]);
       expect(singly).toEqual([]);
     });
