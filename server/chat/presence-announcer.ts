@@ -38,9 +38,10 @@ export class PresenceAnnouncer {
       this.io.to(roomChannel(room)).emit("room:presence", presence);
       return;
     }
-    if (batch === undefined) this.waiting.set(room, [event]);
-    else batch.push(event);
-    if (this.closed || (batch?.length ?? 1) >= LIMITS.maxPresenceBatch) this.send(room);
+    const events = batch ?? [];
+    if (batch === undefined) this.waiting.set(room, events);
+    events.push(event);
+    if (this.closed || events.length >= LIMITS.maxPresenceBatch) this.send(room);
     else this.timer ??= setTimeout(() => this.flush(), this.options.batchMs).unref();
   }
 
