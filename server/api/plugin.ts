@@ -50,7 +50,7 @@ export async function apiPlugin(app: FastifyInstance, options: ApiPluginOptions)
     presence: stores.presence,
     history: stores.history,
     validate: makeValidators(config.maxMessageLength),
-    postToRoom: roomPoster({ publisher: roomPublisherOf(stores, io), limits, moderation: stores.moderation }),
+    postToRoom: roomPoster({ publisher: roomPublisherOf(stores, io), limits }),
     direct: directMessages({
       userDelivery: stores.userDelivery,
       history: stores.history,

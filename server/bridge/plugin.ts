@@ -65,7 +65,7 @@ export const seedBridgePlugin = fp(
       announcer: options.announcer,
       members: new VirtualMembers(io.of("/").adapter),
       admission,
-      sendToRoom: roomSender({ publisher: roomPublisherOf(stores, io), limits, moderation: stores.moderation }),
+      sendToRoom: roomSender({ publisher: roomPublisherOf(stores, io), limits }),
       validate: makeValidators(maxMessageLength),
       frames: seedFrames(config.bridge),
       subscribed: (channel: string) => stores.subscribed(channel),

@@ -24,7 +24,6 @@ import type { UserDelivery } from "../delivery/delivery.js";
 import { CodedError } from "../errors.js";
 import { missedSince, type History, type StoredMessage } from "../history/history.js";
 import type { Moderation } from "../moderation/moderation.js";
-import { mutedError } from "../moderation/refusals.js";
 import type { Presence } from "../presence/presence.js";
 import type { AddressSockets } from "../limits/address-sockets.js";
 import type { Limits } from "../limits/limits.js";
@@ -52,7 +51,7 @@ export interface ChatOptions {
   /** Stores and delivers room messages (`roomPublisherOf` the stores). */
   publisher: RoomPublisher;
   claims: NameClaims;
-  /** Bans (checked at the handshake) and mutes (checked on every room send). */
+  /** Bans, checked at the handshake (mutes are the publisher's to check). */
   moderation: Moderation;
   /** Token mode: verifies the handshake's and `auth:refresh`'s tokens. Open mode: undefined. */
   tokens: TokenVerifier | undefined;
@@ -84,8 +83,8 @@ export interface ChatOptions {
 
 const toChatMessage = (room: string, stored: StoredMessage): ChatMessage => ({ ...stored, room });
 
-/** What sending to a room uses: the publisher that stores and delivers, the send limit, and the mutes. */
-export type RoomSendOptions = Pick<ChatOptions, "publisher" | "limits" | "moderation">;
+/** What sending to a room uses: the publisher that checks mutes, stores and delivers, and the send limit. */
+export type RoomSendOptions = Pick<ChatOptions, "publisher" | "limits">;
 
 /**
  * Makes the one room-send path, shared by Socket.IO's `room:send` and the seed bridge's text
@@ -108,11 +107,10 @@ export function roomSender(options: RoomSendOptions) {
  * `roomSender`'s path, answering also whether `clientId` repeated an earlier send (then nothing
  * was stored or broadcast, and `message` is the first one): the HTTP API tells the two apart.
  */
-export function roomPoster({ publisher, limits, moderation }: RoomSendOptions) {
+export function roomPoster({ publisher, limits }: RoomSendOptions) {
   return async function postToRoom(user: string, { room, text, clientId }: SendRequest): Promise<Published> {
-    // Both at once: the mute costs no extra round trip on the way of a message.
-    const [, mutedUntil] = await Promise.all([limits.sends.take(user), moderation.mutedUntil(room, user)]);
-    if (mutedUntil !== undefined) throw mutedError(room, mutedUntil);
+    await limits.sends.take(user);
+    // The publisher checks the mute: in cluster mode, in the script that appends.
     return publisher.publish(room, { from: user, text, clientId });
   };
 }

@@ -21,11 +21,14 @@ local function markDeleted(deletedKey, entries)
 end`;
 
 /**
- * KEYS: log, logStart, logDeleted, and logSeen when there is a clientId.
+ * KEYS: log, logStart, logDeleted, then the guard when ARGV says so, and logSeen when there is a
+ * clientId.
  * ARGV: from, text, max length, log TTL ms, clientId TTL ms, publish channel ("" for none),
- * publish head, publish tail, then field, value pairs to store too.
+ * publish head, publish tail, "1" when there is a guard (else "0"), then field, value pairs to
+ * store too.
  * Appends unless the clientId was seen, and records the clientId (its stream id alone) in the same
- * step. Every append sets the TTL of the log and of its start key, so a log lives `log TTL` after
+ * step. While the guard key exists (a mute) nothing is stored, not even a repeated clientId's
+ * answer: {2, the guard's value}. Every append sets the TTL of the log and of its start key, so a log lives `log TTL` after
  * its last append. With a channel, a new entry is also published there (SPUBLISH, in the log's
  * slot) as head .. `,"id":"<message id>","ts":<ms>,"prev":"<message id>"` .. tail: one round trip
  * per message, and every subscriber sees a log's messages in id order.
@@ -38,14 +41,23 @@ ${MARK_DELETED}
 local logKey = KEYS[1]
 local logStartKey = KEYS[2]
 local logDeletedKey = KEYS[3]
-local logSeenKey = KEYS[4]
 local from = ARGV[1]
 local text = ARGV[2]
 local maxLength = ARGV[3]
 local logTtlMs = ARGV[4]
 local seenTtlMs = ARGV[5]
 local channel = ARGV[6]
-local FIRST_ATTR = 9
+local guardKey = nil
+local logSeenKey = KEYS[4]
+if ARGV[9] == '1' then
+  guardKey = KEYS[4]
+  logSeenKey = KEYS[5]
+end
+local FIRST_ATTR = 10
+if guardKey then
+  local guard = redis.call('GET', guardKey)
+  if guard then return {2, guard} end
+end
 if logSeenKey then
   local firstId = redis.call('GET', logSeenKey)
   if firstId then

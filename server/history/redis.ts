@@ -97,6 +97,14 @@ export interface Publication {
   tail: string;
 }
 
+/** An append `appendAndPublish` refused: the value its guard key held. */
+export interface Guarded {
+  guardedBy: string;
+}
+
+/** APPEND's first reply field when the guard key refused the entry. */
+const GUARDED = 2;
+
 /**
  * History in Redis: one capped Stream per log (`XADD MAXLEN ~`), whose entry ids are the message
  * ids, so ids come from one clock (Redis's) whichever node appends. Every append sets the log's
@@ -126,16 +134,37 @@ export class RedisHistory implements History {
   /**
    * `append`, and in the same script, when the entry is new, SPUBLISH to `publication.channel`
    * (which must hash to the log's slot) the new message framed by the publication's head and tail.
+   * With a `guard` key (in the log's slot), nothing is stored nor published while that key
+   * exists, and the answer is its value, even for a repeated clientId.
    */
-  async appendAndPublish(log: string, entry: AppendEntry, publication: Publication | undefined): Promise<AppendResult> {
+  appendAndPublish(log: string, entry: AppendEntry, publication: Publication | undefined): Promise<AppendResult>;
+  appendAndPublish(
+    log: string,
+    entry: AppendEntry,
+    publication: Publication | undefined,
+    guard: string,
+  ): Promise<AppendResult | Guarded>;
+  async appendAndPublish(
+    log: string,
+    entry: AppendEntry,
+    publication: Publication | undefined,
+    guard?: string,
+  ): Promise<AppendResult | Guarded> {
     const keys = [this.keys.log(log), this.keys.logStart(log), this.keys.logDeleted(log)];
+    if (guard !== undefined) keys.push(guard);
     if (entry.clientId !== undefined) keys.push(this.keys.logSeen(log, entry.from, entry.clientId));
     const args = [entry.from, entry.text, String(this.maxPerLog), String(this.ttlMs), String(this.clientIdTtlMs)];
-    args.push(publication?.channel ?? "", publication?.head ?? "", publication?.tail ?? "");
+    args.push(
+      publication?.channel ?? "",
+      publication?.head ?? "",
+      publication?.tail ?? "",
+      guard !== undefined ? "1" : "0",
+    );
     for (const [name, value] of Object.entries(entry.attrs ?? {})) args.push(ATTR_PREFIX + name, value);
     const [fresh, streamId, prev = "", firstText, firstFields] = await this.redis.run<
       [number, string, string?, string?, string[]?]
     >(APPEND, keys, args);
+    if (fresh === GUARDED) return { guardedBy: streamId };
     const message: StoredMessage = {
       id: toMessageId(streamId),
       from: entry.from,

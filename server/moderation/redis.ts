@@ -10,7 +10,8 @@ interface StoredBan {
 
 /**
  * Bans and mutes in Redis, for the whole cluster: one key each, set with `PX` so that it lapses
- * at its end by itself. A mute's key sits in its room's hash slot, a ban's in its user's.
+ * at its end by itself. A mute's key sits in the hash slot of its room's log, where the send
+ * script checks it (stores/room-publisher-redis); a ban's sits in its user's.
  */
 export class RedisModeration implements Moderation {
   constructor(
@@ -51,8 +52,13 @@ export class RedisModeration implements Moderation {
   }
 
   async unmute(room: string, user: string): Promise<boolean> {
-    const key = this.keys.mute(room, user);
-    return (await this.redis.command<number>(key, ["DEL", key])) === 1;
+    // The legacy key too: nodes of an earlier version, during a rolling upgrade, still read it.
+    const deleted = await Promise.all(
+      [this.keys.mute(room, user), this.keys.legacyMute(room, user)].map((key) =>
+        this.redis.command<number>(key, ["DEL", key]),
+      ),
+    );
+    return deleted.includes(1);
   }
 
   async mutedUntil(room: string, user: string): Promise<number | undefined> {

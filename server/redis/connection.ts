@@ -235,6 +235,15 @@ export async function openRedis(config: Config, log: FastifyBaseLogger) {
       }
       return count;
     },
+    /** Every key matching a SCAN `pattern`, in batches, from every master of a cluster. */
+    async *scan(pattern: string): AsyncGenerator<string[]> {
+      const clients: Client[] = cluster
+        ? await Promise.all((commands as Cluster).masters.map((master) => (commands as Cluster).nodeClient(master)))
+        : [commands as Client];
+      for (const client of clients) {
+        for await (const batch of client.scanIterator({ MATCH: pattern, COUNT: 1000 })) yield batch;
+      }
+    },
     /** True while both clients are connected. */
     isReady: () =>
       !down &&

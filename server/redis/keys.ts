@@ -1,3 +1,5 @@
+import { roomLog } from "../chat/rooms.js";
+
 /**
  * Every Redis key roomcast uses. Keys that one Lua script touches together share a hash tag
  * (`{...}`), so that they live in one slot and the script runs on Redis Cluster too.
@@ -47,8 +49,20 @@ export function redisKeys(prefix: string) {
     logDeleted: (log: string) => `${prefix}:{h:${log}}:deleted`,
     /** JSON {until, reason} of a user's ban; expires when the ban ends. */
     ban: (user: string) => `${prefix}:{u:${user}}:ban`,
-    /** A user's mute in a room: its end, epoch ms; expires then. */
-    mute: (room: string, user: string) => `${prefix}:{r:${room}}:mute:${user}`,
+    /**
+     * A user's mute in a room: its end, epoch ms; expires then. It sits in the slot of the room's
+     * history log, so that the script appending a message checks it in the same step.
+     */
+    mute: (room: string, user: string) => `${prefix}:{h:${roomLog(room)}}:mute:${user}`,
+    /**
+     * Where earlier versions kept a mute (the room's presence slot), matched by
+     * `legacyMutePattern`; moved to `mute` once per deployment (moderation/redis-legacy-mutes).
+     */
+    legacyMute: (room: string, user: string) => `${prefix}:{r:${room}}:mute:${user}`,
+    /** SCAN pattern of every `legacyMute` key. */
+    legacyMutePattern: () => `${prefix}:{r:*}:mute:*`,
+    /** Set once the legacy mutes of this deployment have been moved. */
+    legacyMutesMoved: () => `${prefix}:migrated:legacy-mutes`,
   };
 }
 

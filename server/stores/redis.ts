@@ -8,6 +8,7 @@ import type { StoreInstruments, Stores } from "./stores.js";
 import { RedisClaims } from "../claims/redis.js";
 import { RedisUserDelivery } from "../delivery/redis.js";
 import { RedisModeration } from "../moderation/redis.js";
+import { moveLegacyMutesAtStart } from "../moderation/redis-legacy-mutes.js";
 import { openRedis } from "../redis/connection.js";
 import { redisKeys } from "../redis/keys.js";
 import { withoutUserSubscriptions } from "../redis/user-rooms.js";
@@ -34,6 +35,7 @@ export async function openRedisStores(
   // The stores' commands are timed when metrics are on; the adapter publishes on its own client.
   const connection = metrics ? timedRedis(redis.connection, metrics) : redis.connection;
   const keys = redisKeys(config.redisPrefix);
+  await moveLegacyMutesAtStart(connection, (pattern) => redis.scan(pattern), keys, config.nodeId, log);
   const channelPrefix = `${config.redisPrefix}:io`;
   // The adapter's channel for a room: `${channelPrefix}#${namespace}#${room}#` (sharded-adapter.ts).
   const roomChannel = (room: string) => `${channelPrefix}#/#${room}#`;
@@ -71,7 +73,13 @@ export async function openRedisStores(
     }),
     history,
     roomPublisher: (io) =>
-      scriptedRoomPublisher({ io, history, adapterChannel: roomChannel, tallies: { appends, metrics } }),
+      scriptedRoomPublisher({
+        io,
+        history,
+        adapterChannel: roomChannel,
+        muteKey: keys.mute,
+        tallies: { appends, metrics },
+      }),
     series: new RedisSeries(connection, config.redisPrefix, config.nodeId),
     rateLimiters: redisRateLimiters(redis.publisher, config.redisPrefix),
     addressSockets: new RedisAddressSockets({

@@ -3,6 +3,7 @@ import type { RoomPublisher } from "../chat/room-publisher.js";
 import { roomChannel, roomLog } from "../chat/rooms.js";
 import type { Publication, RedisHistory } from "../history/redis.js";
 import type { Tallies } from "../metrics/tallies.js";
+import { mutedError } from "../moderation/refusals.js";
 
 /** socket.io-adapter's MessageType.BROADCAST and socket.io-parser's PacketType.EVENT. */
 const ADAPTER_BROADCAST = 3;
@@ -19,14 +20,17 @@ export interface ScriptedPublisherOptions {
   history: RedisHistory;
   /** The sharded adapter's channel for a Socket.IO room. */
   adapterChannel: (socketRoom: string) => string;
+  /** The key of a user's mute in a room, in the slot of the room's log (`RedisKeys.mute`). */
+  muteKey: (room: string, user: string) => string;
   /** Counts a stored room message (`roomMessages`) and a publish (`adapterPublished`). */
   tallies?: { appends?: Tallies | undefined; metrics?: Tallies | undefined };
 }
 
 /**
- * Cluster mode's room publisher: one Redis script appends the message to the room's Stream and
- * SPUBLISHes it, in the envelope the sharded adapter's other nodes decode, to the room's channel
- * (same slot: see `roomChannel`). A message costs one round trip instead of two. Every node,
+ * Cluster mode's room publisher: one Redis script checks that the sender is not muted in the room,
+ * appends the message to the room's Stream and SPUBLISHes it, in the envelope the sharded adapter's other nodes decode, to the room's channel
+ * (same slot: see `roomChannel`). A message costs one round trip instead of three, and a mute
+ * takes effect between two messages exactly as Redis ordered it. Every node,
  * this one included, delivers it from the room's subscription: the envelope names no node's
  * adapter as its sender (`PUBLISHER_UID`), so none drops it as its own, and every member on every
  * node gets a room's messages in id order, as Redis ran the scripts.
@@ -35,6 +39,7 @@ export function scriptedRoomPublisher({
   io,
   history,
   adapterChannel,
+  muteKey,
   tallies,
 }: ScriptedPublisherOptions): RoomPublisher {
   const namespace = io.of("/");
@@ -60,11 +65,14 @@ export function scriptedRoomPublisher({
   return {
     async publish(room, entry) {
       const socketRoom = roomChannel(room);
-      const { message: stored, duplicate } = await history.appendAndPublish(
+      const appended = await history.appendAndPublish(
         roomLog(room),
         entry,
         publication(room, socketRoom, entry.from, entry.text),
+        muteKey(room, entry.from),
       );
+      if ("guardedBy" in appended) throw mutedError(room, Number(appended.guardedBy));
+      const { message: stored, duplicate } = appended;
       const message = { ...stored, room };
       if (!duplicate) {
         if (tallies?.appends) tallies.appends.roomMessages += 1;

@@ -35,6 +35,7 @@ import {
   presenceBatchTests,
   presenceTests,
 } from "./presence.js";
+import { MUTES_ENV, muteTests } from "./mutes.js";
 import { LIMITED_ENV, rateLimitTests } from "./rate-limit.js";
 import { roomsListTests } from "./rooms-list.js";
 import { sendTests } from "./send.js";
@@ -98,6 +99,10 @@ export function protocolSuite(name: string, factory: DeploymentFactory): void {
 
     describe("with PRESENCE_BATCH_ABOVE=2 and a long PRESENCE_BATCH_MS", () => {
       fullPresenceBatchTests(deploy(factory, { env: FULL_PRESENCE_BATCH_ENV }));
+    });
+
+    describe("with API_TOKENS", () => {
+      muteTests(deploy(factory, { env: MUTES_ENV }));
     });
 
     describe("with small per-user rate limits", () => {

@@ -3,6 +3,7 @@ import { IDEMPOTENCY_TTL_MS } from "../../server/history/history.js";
 import { MemoryHistory } from "../../server/history/memory.js";
 import { RedisHistory } from "../../server/history/redis.js";
 import { redisKeys, type RedisKeys } from "../../server/redis/keys.js";
+import { within } from "../support/clients.js";
 import { RedisServer, uniquePrefix } from "../support/redis-server.js";
 import { DEADLINE_MS, openTestRedis } from "./fixtures.js";
 import { describeHistoryContract } from "./history.contract.js";
@@ -177,6 +178,48 @@ describe("on Redis", () => {
       await command(startKey, ["SET", startKey, streamIds[1]!]);
       expect(await history.after("room:huge", id0!)).toEqual({ messages: [m1, m2], complete: false });
       expect(await history.after("room:huge", id1!)).toEqual({ messages: [m2], complete: true });
+    });
+
+    it("hold an append back while its guard key exists: nothing stored or published, even for a repeated clientId", async () => {
+      const history = new RedisHistory(handles.connection, keys, { maxPerLog: 100, ttlMs: 60_000 });
+      const log = "room:guarded";
+      const guard = `${keys.log(log)}:guard`;
+      // The channel and the guard are in the log's slot, as the script needs.
+      const channel = `${keys.log(log)}:channel`;
+      const published: string[] = [];
+      let third: (() => void) | undefined;
+      await handles.subscriber.sSubscribe(
+        channel,
+        (message) => {
+          published.push(message.toString());
+          if (published.length === 2) third?.();
+        },
+        true,
+      );
+      const publication = { channel, head: '{"text":"x"', tail: "}" };
+      const append = (entry: { from: string; text: string; clientId?: string }) =>
+        history.appendAndPublish(log, entry, publication, guard);
+      const first = await append({ from: "ann", text: "one", clientId: "c-1" });
+      expect(first).toMatchObject({ duplicate: false, message: { text: "one" } });
+
+      await command(guard, ["SET", guard, "1767225600000"]);
+      for (const entry of [
+        { from: "ann", text: "two" },
+        { from: "ann", text: "one", clientId: "c-1" },
+      ]) {
+        expect(await append(entry)).toEqual({ guardedBy: "1767225600000" });
+      }
+      expect(await command<number>(keys.log(log), ["XLEN", keys.log(log)])).toBe(1);
+
+      await command(guard, ["DEL", guard]);
+      const arrived = within(new Promise<void>((resolve) => (third = resolve)), "the third publication", DEADLINE_MS);
+      const last = await append({ from: "ann", text: "three" });
+      expect(last).toMatchObject({ duplicate: false, message: { text: "three" } });
+      await arrived;
+      // Publications come in script order: the held-back appends published nothing in between.
+      expect(published.map((text) => (JSON.parse(text) as { id: string }).id)).toEqual(
+        [first, last].map((result) => (result as { message: { id: string } }).message.id),
+      );
     });
 
     it("refuse a sequence above 64 bits before it reaches Redis", async () => {
