@@ -27,9 +27,9 @@ end`;
  * publish head, publish tail, "1" when there is a guard (else "0"), then field, value pairs to
  * store too.
  * Appends unless the clientId was seen, and records the clientId (its stream id alone) in the same
- * step. While the guard key exists (a mute) nothing is stored, not even a repeated clientId's
- * answer: {2, the guard's value}. Every append sets the TTL of the log and of its start key, so a log lives `log TTL` after
- * its last append. With a channel, a new entry is also published there (SPUBLISH, in the log's
+ * step. While the guard key exists (a mute), nothing is stored and the answer is {2, the guard's
+ * value}, even for a repeated clientId. Every append sets the TTL of the log and of its start key,
+ * so a log lives `log TTL` after its last append. With a channel, a new entry is also published there (SPUBLISH, in the log's
  * slot) as head .. `,"id":"<message id>","ts":<ms>,"prev":"<message id>"` .. tail: one round trip
  * per message, and every subscriber sees a log's messages in id order.
  * Returns {1, id, prev} for a new entry; for a clientId seen before, {0, id, prev, text, fields} of

@@ -28,12 +28,12 @@ export interface ScriptedPublisherOptions {
 
 /**
  * Cluster mode's room publisher: one Redis script checks that the sender is not muted in the room,
- * appends the message to the room's Stream and SPUBLISHes it, in the envelope the sharded adapter's other nodes decode, to the room's channel
- * (same slot: see `roomChannel`). A message costs one round trip instead of three, and a mute
- * takes effect between two messages exactly as Redis ordered it. Every node,
- * this one included, delivers it from the room's subscription: the envelope names no node's
- * adapter as its sender (`PUBLISHER_UID`), so none drops it as its own, and every member on every
- * node gets a room's messages in id order, as Redis ran the scripts.
+ * appends the message to the room's Stream and SPUBLISHes it, in the envelope the sharded
+ * adapter's other nodes decode, to the room's channel (same slot: see `roomChannel`). A message
+ * costs one round trip instead of three, and a mute takes effect between two messages exactly as
+ * Redis ordered them. Every node, this one included, delivers it from the room's subscription:
+ * the envelope names no node's adapter as its sender (`PUBLISHER_UID`), so none drops it as its
+ * own, and every member on every node gets a room's messages in id order, as Redis ran the scripts.
  */
 export function scriptedRoomPublisher({
   io,
