@@ -10,6 +10,7 @@ import { originPolicy, type OriginPolicyOptions } from "../origin.js";
 import { corkWebSocketWrites, TickCork } from "./cork.js";
 import { fastBroadcastWrites, type DirectWriteCount } from "./fast-broadcast.js";
 import { releaseHandshakeRequests } from "./handshake-requests.js";
+import { compactConnections } from "./compact-connections.js";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -117,6 +118,7 @@ export const socketIoPlugin = fp(
 
     // After the Origin check: the last engine middleware.
     releaseHandshakeRequests(io);
+    compactConnections(io);
     const tickCork = new TickCork();
     corkWebSocketWrites(io, tickCork);
     if (options.fastBroadcast) fastBroadcastWrites(io, tickCork, options.directWrites);
