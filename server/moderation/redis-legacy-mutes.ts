@@ -5,17 +5,19 @@ import type { RedisKeys } from "../redis/keys.js";
 /** Every key matching a SCAN pattern, in batches, from every master. */
 export type KeyScanner = (pattern: string) => AsyncIterable<string[]>;
 
-/** The room and user a legacy mute key names, or undefined for a key of another shape. */
-function parseLegacyMute(key: string, keys: RedisKeys): { room: string; user: string } | undefined {
-  // Names hold neither braces nor colons (protocol's NAME_CHARS), so the split is unambiguous.
-  const [start, middle] = keys.legacyMutePattern().split("*");
-  if (!key.startsWith(start!)) return undefined;
-  const rest = key.slice(start!.length);
-  const at = rest.indexOf(middle!);
-  if (at <= 0 || at + middle!.length >= rest.length) return undefined;
-  const room = rest.slice(0, at);
-  const user = rest.slice(at + middle!.length);
-  return keys.legacyMute(room, user) === key ? { room, user } : undefined;
+/**
+ * Reads the room and user back from a legacy mute key: undefined for a key of another shape.
+ * Names hold neither braces nor colons (protocol's NAME_CHARS), so the split is unambiguous.
+ */
+function legacyMuteParser(keys: RedisKeys): (key: string) => { room: string; user: string } | undefined {
+  const [start = "", middle = ""] = keys.legacyMutePattern().split("*");
+  return (key) => {
+    const at = key.indexOf(middle, start.length);
+    if (!key.startsWith(start) || at <= start.length) return undefined;
+    const room = key.slice(start.length, at);
+    const user = key.slice(at + middle.length);
+    return user !== "" && keys.legacyMute(room, user) === key ? { room, user } : undefined;
+  };
 }
 
 /**
@@ -36,10 +38,11 @@ export async function moveLegacyMutes(
 ): Promise<number> {
   const marker = keys.legacyMutesMoved();
   if ((await redis.command<string | null>(marker, ["SET", marker, nodeId, "NX"])) === null) return 0;
+  const parse = legacyMuteParser(keys);
   let moved = 0;
   try {
     for await (const batch of scan(keys.legacyMutePattern())) {
-      const counts = await Promise.all(batch.map((key) => moveOne(redis, keys, key)));
+      const counts = await Promise.all(batch.map((key) => moveOne(redis, keys, key, parse(key))));
       moved += counts.reduce((sum, count) => sum + count, 0);
     }
   } catch (error) {
@@ -49,8 +52,12 @@ export async function moveLegacyMutes(
   return moved;
 }
 
-async function moveOne(redis: RedisConnection, keys: RedisKeys, legacyKey: string): Promise<number> {
-  const names = parseLegacyMute(legacyKey, keys);
+async function moveOne(
+  redis: RedisConnection,
+  keys: RedisKeys,
+  legacyKey: string,
+  names: { room: string; user: string } | undefined,
+): Promise<number> {
   if (names === undefined) return 0;
   const [until, ttlMs] = await Promise.all([
     redis.command<string | null>(legacyKey, ["GET", legacyKey]),

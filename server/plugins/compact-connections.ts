@@ -67,14 +67,7 @@ export function compactConnections(io: ChatServer): void {
       // engine.io relays the transport's "headers" for its HTTP responses; a WebSocket has none after its upgrade.
       if (transport.name === "websocket") transport.removeAllListeners("headers");
       const ws = transport.socket;
-      const emitters = [
-        socket as unknown as WithListeners,
-        connection,
-        connection.transport,
-        ws,
-        ws?._socket,
-        ws?._receiver,
-      ];
+      const emitters = [socket as unknown as WithListeners, connection, transport, ws, ws?._socket, ws?._receiver];
       for (const emitter of emitters) compactListeners(emitter);
       const parts = socket as unknown as SocketParts;
       if (parts._anyListeners) parts._anyListeners = exact(parts._anyListeners);
