@@ -1,7 +1,7 @@
-import { io } from "socket.io-client";
 import { WebSocket } from "ws";
 import { within } from "../../server/dev/deadline.js";
 import type { ClientProtocol } from "../targets/target.js";
+import { connectWire } from "./socket-io-wire.js";
 
 /** What a load client reports back to the generator. */
 export interface ClientHooks {
@@ -52,47 +52,40 @@ const answerOf = (body: AckBody | undefined): SendAnswer =>
   body?.ok === true ? { ok: true } : { ok: false, code: body?.error?.code ?? "no answer" };
 
 async function connectSocketIo({ url, user, hooks, timeoutMs, localAddress }: ConnectOptions): Promise<LoadClient> {
-  const socket = io(url, {
-    auth: { user },
-    transports: ["websocket"],
-    reconnection: false,
-    forceNew: true,
-    timeout: timeoutMs,
-    ...(localAddress && { localAddress }),
-  });
   let closing = false;
-  try {
-    await within(
-      new Promise<void>((resolve, reject) => {
-        socket.once("connect", () => resolve());
-        socket.once("connect_error", (error) => reject(error));
-      }),
-      `${user} to connect to ${url}`,
-      timeoutMs,
-    );
-  } catch (error) {
-    socket.close();
-    throw error;
-  }
-  socket.on("room:message", (message: { text?: unknown; room?: unknown }) => {
-    if (typeof message?.text === "string") hooks.onMessage(message.text, String(message.room));
-  });
-  socket.on("disconnect", (reason) => {
-    if (!closing) hooks.onLost(reason);
+  const socket = await connectWire({
+    url,
+    auth: { user },
+    timeoutMs,
+    ...(localAddress && { localAddress }),
+    onEvent(event, [message]) {
+      if (event !== "room:message") return;
+      const { text, room } = (message ?? {}) as { text?: unknown; room?: unknown };
+      if (typeof text === "string") hooks.onMessage(text, String(room));
+    },
+    onClose(reason) {
+      if (!closing) hooks.onLost(reason);
+    },
   });
   return {
     get connected() {
       return socket.connected;
     },
     async join(room) {
-      const answer = (await socket.timeout(timeoutMs).emitWithAck("room:join", { room })) as AckBody;
+      const answer = await within(
+        new Promise<AckBody | undefined>((resolve) =>
+          socket.emit("room:join", [{ room }], (body) => resolve(body as AckBody | undefined)),
+        ),
+        `${user} to join ${room}`,
+        timeoutMs,
+      );
       if (answer?.ok !== true) throw new Error(`${user} could not join ${room}: ${failure(answer)}`);
     },
     send(room, text, onAnswer) {
-      socket.emit("room:send", { room, text }, (body: AckBody | undefined) => onAnswer(answerOf(body)));
+      socket.emit("room:send", [{ room, text }], (body) => onAnswer(answerOf(body as AckBody | undefined)));
     },
     sendDirect(to, text, onAnswer) {
-      socket.emit("dm:send", { to, text }, (body: AckBody | undefined) => onAnswer(answerOf(body)));
+      socket.emit("dm:send", [{ to, text }], (body) => onAnswer(answerOf(body as AckBody | undefined)));
     },
     close() {
       closing = true;
