@@ -134,7 +134,8 @@ const USAGE = `usage: npm run bench -- [options]
   --scenarios 1,2,...  which scenarios to run (default: all; --quick: 1,2,3,4,6)
   --targets a,b,...    roomcast, stock, raw-ws, and the levers roomcast+cork, stock+cork; roomcast-nometrics
                        (METRICS=0) beside roomcast measures what the metrics cost, roomcast-nofast
-                       (FAST_BROADCAST=0) what the broadcast fast path gives
+                       (FAST_BROADCAST=0) what the broadcast fast path gives; roomcast@DIR runs the
+                       build of another checkout (e.g. a worktree of an earlier commit) beside this one
                        (default: roomcast,stock,raw-ws; quick: roomcast,stock)
   --rounds N           interleaved rounds, medians reported (default 3)
   --retries N          repeats of a trial the busy check marks (default 1)

@@ -1,3 +1,4 @@
+import { basename, resolve } from "node:path";
 import { benchPath } from "../paths.js";
 import { rawWs } from "./raw-ws.js";
 import { roomcast } from "./roomcast.js";
@@ -20,10 +21,16 @@ const CATALOGUE: Record<string, () => Target> = {
   "stock+cork": () => stock(CORK),
 };
 
+/** `roomcast@DIR`: roomcast as built in another checkout (e.g. a worktree of an earlier commit), beside this one's. */
+const OTHER_BUILD = /^roomcast@(.+)$/;
+
 export function targetsByName(names: readonly string[]): Target[] {
   return names.map((name) => {
+    const otherRoot = OTHER_BUILD.exec(name)?.[1];
+    if (otherRoot !== undefined)
+      return roomcast({ suffix: `@${basename(resolve(otherRoot))}`, root: resolve(otherRoot) });
     const make = CATALOGUE[name];
-    if (!make) throw new Error(`unknown target "${name}"; known: ${Object.keys(CATALOGUE).join(", ")}`);
+    if (!make) throw new Error(`unknown target "${name}"; known: ${Object.keys(CATALOGUE).join(", ")}, roomcast@DIR`);
     return make();
   });
 }

@@ -5,12 +5,8 @@ import { ROOT } from "../paths.js";
 import { startServerNode } from "./server-node.js";
 import { stopNodes, type Target, type TargetStartOptions } from "./target.js";
 
-const MAIN = join(ROOT, "dist/server/main.js");
-/** Present once the cluster mode (Redis stores, sharded adapter, Streams history) is built. */
-const CLUSTER_STORES = join(ROOT, "dist/server/stores/redis.js");
-
-/** Whether the built roomcast can run as a cluster. */
-export const roomcastClusterBuilt = (): boolean => existsSync(CLUSTER_STORES);
+/** Whether the roomcast built in `root` can run as a cluster (Redis stores, sharded adapter, Streams history). */
+export const roomcastClusterBuilt = (root = ROOT): boolean => existsSync(join(root, "dist/server/stores/redis.js"));
 
 /** Polls /readyz until the node says it should get traffic (stores up). */
 async function readyz(url: string): Promise<void> {
@@ -38,6 +34,8 @@ export interface VariantOptions {
   embedded?: boolean;
   /** roomcast only: settings of this variant, e.g. METRICS=0 (a scenario's own settings win). */
   env?: Record<string, string>;
+  /** roomcast only: the checkout whose build runs (its `dist/server/main.js`); default: this one. */
+  root?: string;
 }
 
 /**
@@ -63,8 +61,10 @@ export function roomcast(variant: VariantOptions = {}): Target {
     usesRedis: !variant.embedded,
     limitsSends: true,
     async start(options: TargetStartOptions) {
-      if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first`);
-      if (!variant.embedded && !roomcastClusterBuilt()) {
+      const root = variant.root ?? ROOT;
+      const main = join(root, "dist/server/main.js");
+      if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build first`);
+      if (!variant.embedded && !roomcastClusterBuilt(root)) {
         throw new Error(
           "roomcast's cluster mode is not built (dist/server/stores/redis.js is missing); bench roomcast-embedded instead",
         );
@@ -73,8 +73,8 @@ export function roomcast(variant: VariantOptions = {}): Target {
         Array.from({ length: options.nodes }, (_, index) =>
           startServerNode({
             name: `${name}-${index}`,
-            args: [MAIN],
-            cwd: ROOT,
+            args: [main],
+            cwd: root,
             preloads: variant.preloads,
             nodeFlags: options.nodeFlags,
             env: {
