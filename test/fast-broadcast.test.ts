@@ -288,7 +288,12 @@ describe.each(MODES)("the broadcast fast path, $name", (mode) => {
     const sent = await converse(sender!, room, [member!], 2);
 
     expect(arrived).toEqual(["binary 010203", ...sent]);
-    expect(queued.map((count) => count())).toEqual([1, 0]);
+    const [binaryQueued, messagesQueued] = queued.map((count) => count());
+    expect(binaryQueued).toBe(1);
+    // The first message may reach the member's node while the attachment still waits in engine.io's
+    // queue (on a busy machine both come in one read from Redis): then it waits behind it, as it
+    // must. The next one, sent once the first has arrived, finds the queue empty and goes direct.
+    expect(messagesQueued).toBeLessThanOrEqual(1);
   });
 
   it("counts every packet written to a client once in the frames-delivered count", async () => {
