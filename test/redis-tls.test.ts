@@ -188,6 +188,9 @@ describe("a Redis Cluster over TLS, trusted with REDIS_TLS_CA", () => {
           certFile,
           "--cluster-enabled",
           "yes",
+          // A free port for the cluster bus, not the port + 10,000 that nobody checked.
+          "--cluster-port",
+          String(await freePort()),
         ]),
       );
     }

@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { expect, vi } from "vitest";
 import { startNodes, type DeploymentFactory } from "./deployment.js";
-import { RedisServer } from "./redis-server.js";
+import { freePort, RedisServer } from "./redis-server.js";
 
 const run = promisify(execFile);
 
@@ -26,7 +26,9 @@ export async function startRedisCluster(masters = 3): Promise<{ urls: string[]; 
   };
   try {
     for (let index = 0; index < masters; index += 1) {
-      servers.push(await RedisServer.start(CLUSTER_NODE_ARGS));
+      // The cluster bus gets a free port of its own: by default Redis takes the port + 10,000,
+      // which nobody checked was free (and which does not exist above 55,535).
+      servers.push(await RedisServer.start([...CLUSTER_NODE_ARGS, "--cluster-port", String(await freePort())]));
     }
     await run("redis-cli", [
       "--cluster",
