@@ -16,7 +16,6 @@ import { unique } from "./support/identity.js";
 /** A wire client whose events and close are waited on like a test socket's. */
 interface Wired {
   socket: WireSocket;
-  events: Array<{ event: string; args: unknown[] }>;
   closed: Promise<string>;
   /** Resolves with the first event named `name`. */
   nextEvent(name: string): Promise<unknown[]>;
@@ -25,7 +24,6 @@ interface Wired {
 const wired: WireSocket[] = [];
 
 async function wire(url: string, auth: Record<string, unknown>): Promise<Wired> {
-  const events: Wired["events"] = [];
   const waiters: Array<{ name: string; resolve(args: unknown[]): void }> = [];
   let closedWith!: (reason: string) => void;
   const closed = new Promise<string>((resolve) => (closedWith = resolve));
@@ -34,7 +32,6 @@ async function wire(url: string, auth: Record<string, unknown>): Promise<Wired> 
     auth,
     timeoutMs: 5_000,
     onEvent(event, args) {
-      events.push({ event, args });
       for (const waiter of waiters.splice(0)) {
         if (waiter.name === event) waiter.resolve(args);
         else waiters.push(waiter);
@@ -45,7 +42,6 @@ async function wire(url: string, auth: Record<string, unknown>): Promise<Wired> 
   wired.push(socket);
   return {
     socket,
-    events,
     closed,
     nextEvent: (name) =>
       within(new Promise<unknown[]>((resolve) => waiters.push({ name, resolve })), `${name} on the wire client`),

@@ -26,9 +26,11 @@ const OTHER_BUILD = /^roomcast@(.+)$/;
 
 export function targetsByName(names: readonly string[]): Target[] {
   return names.map((name) => {
-    const otherRoot = OTHER_BUILD.exec(name)?.[1];
-    if (otherRoot !== undefined)
-      return roomcast({ suffix: `@${basename(resolve(otherRoot))}`, root: resolve(otherRoot) });
+    const otherDir = OTHER_BUILD.exec(name)?.[1];
+    if (otherDir !== undefined) {
+      const root = resolve(otherDir);
+      return roomcast({ suffix: `@${basename(root)}`, root });
+    }
     const make = CATALOGUE[name];
     if (!make) throw new Error(`unknown target "${name}"; known: ${Object.keys(CATALOGUE).join(", ")}, roomcast@DIR`);
     return make();

@@ -66,7 +66,7 @@ export function roomcast(variant: VariantOptions = {}): Target {
       if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build first`);
       if (!variant.embedded && !roomcastClusterBuilt(root)) {
         throw new Error(
-          "roomcast's cluster mode is not built (dist/server/stores/redis.js is missing); bench roomcast-embedded instead",
+          `roomcast's cluster mode is not built in ${root} (dist/server/stores/redis.js is missing); bench roomcast-embedded instead`,
         );
       }
       const nodes = await Promise.all(

@@ -30,8 +30,9 @@ end`;
  * step. While the guard key exists (a mute), nothing is stored and the answer is {2, the guard's
  * value}, even for a repeated clientId. Every append sets the TTL of the log and of its start key,
  * so a log lives `log TTL` after its last append. With a channel, a new entry is also published
- * there (SPUBLISH, in the log's slot) as head .. `,"id":"<message id>","ts":<ms>,"prev":"<message id>"` .. tail: one round trip
- * per message, and every subscriber sees a log's messages in id order.
+ * there (SPUBLISH, in the log's slot) as
+ * head .. `,"id":"<message id>","ts":<ms>,"prev":"<message id>"` .. tail:
+ * one round trip per message, and every subscriber sees a log's messages in id order.
  * Returns {1, id, prev} for a new entry; for a clientId seen before, {0, id, prev, text, fields} of
  * the entry it produced (text "" and fields ending in deleted 1 when it was deleted since), or
  * {0, id} when the log no longer holds that entry (trimmed).
