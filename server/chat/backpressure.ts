@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from "fastify";
+import type { WriteBacklog } from "../plugins/write-backlog.js";
 import type { ChatServer, ServerSocket } from "./chat.js";
 
 /** The TCP socket under a WebSocket: what it has taken, and what waits in it. */
@@ -13,6 +14,12 @@ interface EngineConnection {
   writeBuffer: { data?: unknown }[];
   transport: { name: string; socket?: { bufferedAmount?: number; terminate?(): void; _socket?: TcpSocket } };
   close(discard?: boolean): void;
+}
+
+/** Whose connection was dropped, for the log. */
+interface Who {
+  socket?: string | undefined;
+  user?: string | undefined;
 }
 
 /** Where a connection's writes had got when bytes were first seen waiting, or last moved on. */
@@ -53,7 +60,11 @@ export function dropConnection(connection: EngineConnection): void {
  *
  * What "written" means: on a WebSocket, the bytes its TCP socket has handed to the kernel (the
  * broadcast fast path writes there directly, past engine.io); on long-polling, engine.io handing
- * its queue to a poll. Only connections with bytes waiting are tracked.
+ * its queue to a poll.
+ *
+ * Only the connections in `backlog` are looked at: those whose TCP socket kept bytes after a write,
+ * and every long-polling one. A scan of every connection would cost each busy node a loop stall
+ * of milliseconds every interval for the few that fall behind.
  */
 export class Backpressure {
   /** When engine.io last handed a polling connection's queue to a poll. */
@@ -61,13 +72,27 @@ export class Backpressure {
   /** The connections that had bytes waiting at the last scan. */
   private readonly waiting = new WeakMap<EngineConnection, Waiting>();
   private readonly timer: NodeJS.Timeout;
+  /** Connections seen over the cap at a write, to be dropped on the next turn. */
+  private readonly overflowing = new Set<EngineConnection>();
+  /** Its connections are engine.io's, seen through the parts read here. */
+  private readonly backlog: WriteBacklog<EngineConnection>;
 
   constructor(
     private readonly io: ChatServer,
+    backlog: WriteBacklog,
     private readonly maxBytes: number,
     private readonly stallMs: number,
     private readonly log: FastifyBaseLogger,
   ) {
+    this.backlog = backlog as WriteBacklog<EngineConnection>;
+    this.backlog.watchOverflow(maxBytes, (connection) => {
+      // Dropped on the next turn, outside the write that overflowed.
+      if (this.overflowing.size === 0) setImmediate(() => this.dropOverflowing());
+      this.overflowing.add(connection);
+    });
+    io.engine.on("connection", (connection: EngineConnection) => {
+      if (connection.transport.name !== "websocket") this.backlog.add(connection);
+    });
     io.engine.on("flush", (connection: EngineConnection) => {
       if (connection.transport.name !== "websocket") this.lastFlushed.set(connection, Date.now());
     });
@@ -77,40 +102,69 @@ export class Backpressure {
 
   /** Drops the socket's connection if it is over the cap; true when it was dropped. */
   check(socket: ServerSocket): boolean {
-    return this.overCap(socket, queuedBytes(socket.conn as unknown as EngineConnection));
+    const connection = socket.conn as unknown as EngineConnection;
+    return this.droppedOverCap(connection, queuedBytes(connection), () => ({
+      socket: socket.id,
+      user: socket.data.user,
+    }));
   }
 
   stop(): void {
     clearInterval(this.timer);
   }
 
+  private dropOverflowing(): void {
+    const describe = this.describer();
+    for (const connection of this.overflowing) {
+      this.droppedOverCap(connection, queuedBytes(connection), () => describe(connection));
+    }
+    this.overflowing.clear();
+  }
+
+  /**
+   * What the log says of a dropped connection: its socket and user. The map from connections to
+   * sockets is made at the first drop, if any.
+   */
+  private describer(): (connection: EngineConnection) => Who {
+    let socketsOf: Map<EngineConnection, ServerSocket> | undefined;
+    return (connection) => {
+      socketsOf ??= new Map([...this.io.of("/").sockets.values()].map((socket) => [socket.conn as never, socket]));
+      const socket = socketsOf.get(connection);
+      return { socket: socket?.id, user: socket?.data.user };
+    };
+  }
+
   private scan(): void {
     const now = Date.now();
-    for (const socket of this.io.of("/").sockets.values()) {
-      const connection = socket.conn as unknown as EngineConnection;
-      const bytes = queuedBytes(connection);
-      if (bytes === 0) {
-        // Nothing waits: an idle connection keeps no entry (the next wait counts from this scan at most).
-        this.waiting.delete(connection);
+    const describe = this.describer();
+    for (const connection of this.backlog) {
+      if (connection.readyState === "closed") {
+        this.backlog.forget(connection);
         continue;
       }
-      if (this.overCap(socket, bytes)) continue;
+      const bytes = queuedBytes(connection);
+      if (bytes === 0) {
+        // Nothing waits: the next wait counts from this scan at most. A polling connection stays
+        // looked at, since its packets wait without a write to tell.
+        this.waiting.delete(connection);
+        if (connection.transport.name === "websocket") this.backlog.forget(connection);
+        continue;
+      }
+      if (this.droppedOverCap(connection, bytes, () => describe(connection))) continue;
       const progress = writtenSoFar(connection, this.lastFlushed);
       const waiting = this.waiting.get(connection);
       if (waiting === undefined || waiting.progress !== progress)
         this.waiting.set(connection, { progress, since: now });
       else if (now - waiting.since > this.stallMs) {
-        const context = { socket: socket.id, user: socket.data.user, stalledMs: now - waiting.since };
-        this.drop(connection, context, "reads nothing");
+        this.drop(connection, { ...describe(connection), stalledMs: now - waiting.since }, "reads nothing");
       }
     }
   }
 
-  /** Drops the socket's connection when `bytes` are over the cap; true when it was dropped. */
-  private overCap(socket: ServerSocket, bytes: number): boolean {
+  /** Drops `connection` when the `bytes` waiting for it are over the cap; true when it was dropped. */
+  private droppedOverCap(connection: EngineConnection, bytes: number, who: () => Who): boolean {
     if (bytes <= this.maxBytes) return false;
-    const connection = socket.conn as unknown as EngineConnection;
-    this.drop(connection, { socket: socket.id, user: socket.data.user, bytes }, "queue over CLIENT_QUEUE_BYTES");
+    this.drop(connection, { ...who(), bytes }, "queue over CLIENT_QUEUE_BYTES");
     return true;
   }
 

@@ -29,6 +29,7 @@ import type { AddressSockets } from "../limits/address-sockets.js";
 import type { Limits } from "../limits/limits.js";
 import type { NodeCapacity } from "../limits/node-capacity.js";
 import { admission } from "./admission.js";
+import type { WriteBacklog } from "../plugins/write-backlog.js";
 import { Backpressure, dropConnection } from "./backpressure.js";
 import { FailureLog } from "./failure-log.js";
 import { directMessages } from "./direct.js";
@@ -44,6 +45,8 @@ export type ServerSocket = Socket<ClientToServerEvents, ServerToClientEvents, In
 
 export interface ChatOptions {
   io: ChatServer;
+  /** The connections that may have bytes waiting to be written to them (the backpressure's to watch). */
+  writeBacklog: WriteBacklog;
   presence: Presence;
   /** Carries DMs to the sockets of a user on whichever nodes they are. */
   userDelivery: UserDelivery;
@@ -134,7 +137,13 @@ export function attachChat(options: ChatOptions): { drain(): Promise<void>; clos
   const { io, presence, history, claims, tokens, log, limits, announcer } = options;
   const validate = makeValidators(options.maxMessageLength);
   const failures = new FailureLog(log);
-  const backpressure = new Backpressure(io, limits.config.clientQueueBytes, limits.config.clientStallMs, log);
+  const backpressure = new Backpressure(
+    io,
+    options.writeBacklog,
+    limits.config.clientQueueBytes,
+    limits.config.clientStallMs,
+    log,
+  );
   const { roomsPerSocket, joinMembersListed, pendingRequestsPerSocket } = limits.config;
   /** Per-socket unregistration still running. */
   const leaving = new Set<Promise<unknown>>();

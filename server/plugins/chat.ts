@@ -48,6 +48,7 @@ export const chatPlugin = fp(
     // attachChat hands its options on to the admission of handshakes, which takes the listener.
     const chatOptions: ChatOptions & Pick<AdmissionOptions, "onHandshakeRefused"> = {
       io: app.io,
+      writeBacklog: app.writeBacklog,
       presence: stores.presence,
       announcer: options.announcer,
       userDelivery: stores.userDelivery,

@@ -1,11 +1,13 @@
 import type { Server } from "socket.io";
 import type { TickCork } from "./cork.js";
+import type { WriteBacklog } from "./write-backlog.js";
 
 /** The TCP socket under a WebSocket: what the frames are written to. */
 interface TcpSocket {
   write(chunk: Buffer): boolean;
   cork(): void;
   uncork(): void;
+  readonly writableLength: number;
 }
 
 /** The parts of ws's WebSocket (lib/websocket.js) used here. */
@@ -53,7 +55,7 @@ export interface DirectWriteCount {
  * compression) and engine.io's queue is empty: nothing is waiting to be written before it, and
  * whatever engine.io has handed to ws is already in the TCP socket's buffer, ahead of the frame,
  * so the order of its packets is kept. Bytes the kernel does not take yet wait in that buffer,
- * where the backpressure counts them (ws's `bufferedAmount`).
+ * where the backpressure counts them (ws's `bufferedAmount`); the connection is noted in `backlog`.
  *
  * The frames one connection gets in the same tick (a burst read from Redis at once) go out in one
  * write(2): the second one corks its socket until the end of the tick (`cork`, shared with the
@@ -62,7 +64,7 @@ export interface DirectWriteCount {
  * `count` (the metrics' tallies) counts the frames written here; engine.io's "flush" event, which
  * counts the rest, is not emitted for them.
  */
-export function fastBroadcastWrites(io: Server, cork: TickCork, count?: DirectWriteCount): void {
+export function fastBroadcastWrites(io: Server, cork: TickCork, backlog: WriteBacklog, count?: DirectWriteCount): void {
   // engine.io's own write, the same for every connection (its Socket class's).
   let engineWrite: EngineConnection["write"] | undefined;
 
@@ -72,16 +74,19 @@ export function fastBroadcastWrites(io: Server, cork: TickCork, count?: DirectWr
     if (options === undefined || frame === undefined || tcp === undefined) {
       return engineWrite!.call(this, data, options, callback);
     }
-    if (this.directWriteTick !== cork.tick) {
+    const firstInTick = this.directWriteTick !== cork.tick;
+    if (firstInTick) {
       this.directWriteTick = cork.tick;
       cork.touch();
     } else {
-      cork.cork(tcp);
+      cork.cork(tcp, this);
     }
     // ws writes a frame of two buffers (header, payload) as two writes; one buffer, joined once
     // for all the recipients, is one.
     const joined = frame.length === 1 ? frame[0]! : (options.wsPreEncodedFrame = [Buffer.concat(frame)])[0]!;
     tcp.write(joined);
+    // A corked socket is looked at when the tick uncorks it.
+    if (firstInTick) backlog.noteIfWaiting(tcp, this);
     if (count) count.framesDelivered += 1;
     return this;
   }

@@ -9,12 +9,15 @@ import type { ChatServer } from "../chat/chat.js";
 import { originPolicy, type OriginPolicyOptions } from "../origin.js";
 import { corkWebSocketWrites, TickCork } from "./cork.js";
 import { fastBroadcastWrites, type DirectWriteCount } from "./fast-broadcast.js";
+import { WriteBacklog } from "./write-backlog.js";
 import { releaseHandshakeRequests } from "./handshake-requests.js";
 import { compactConnections } from "./compact-connections.js";
 
 declare module "fastify" {
   interface FastifyInstance {
     io: ChatServer;
+    /** The connections that may have bytes waiting to be written to them. */
+    writeBacklog: WriteBacklog;
   }
 }
 
@@ -119,10 +122,12 @@ export const socketIoPlugin = fp(
     // After the Origin check: the last engine middleware.
     releaseHandshakeRequests(io);
     compactConnections(io);
-    const tickCork = new TickCork();
+    const writeBacklog = new WriteBacklog();
+    const tickCork = new TickCork(writeBacklog);
     corkWebSocketWrites(io, tickCork);
-    if (options.fastBroadcast) fastBroadcastWrites(io, tickCork, options.directWrites);
+    if (options.fastBroadcast) fastBroadcastWrites(io, tickCork, writeBacklog, options.directWrites);
     app.decorate("io", io);
+    app.decorate("writeBacklog", writeBacklog);
     app.addHook("onClose", async () => {
       await io.close();
     });
