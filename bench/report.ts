@@ -126,11 +126,12 @@ export function renderTables(results: BenchResults): string {
     parts.push(
       table(
         `Scenario 4, idle connections: ${idle.layout.connections} on one node, in rooms of ${idle.layout.roomSize}, after forced GC`,
-        ["target", "heap KiB/conn", "RSS KiB/conn"],
+        ["target", "heap KiB/conn", "RSS KiB/conn", "cores per 10k conns"],
         Object.entries(idle.summary).map(([target, s]) => [
           target,
           format(s.heapKiBPerConnection, 1),
           format(s.rssKiBPerConnection, 1),
+          format(s.coresPer10kConnections, 3),
         ]),
       ),
     );

@@ -150,6 +150,8 @@ export function headline(scenarios: BenchResults["scenarios"]): Record<string, n
       idle_heap_kib_stock: round(idle.stock?.heapKiBPerConnection, 1),
       idle_rss_kib_roomcast: round(idle.roomcast?.rssKiBPerConnection, 1),
       idle_rss_kib_stock: round(idle.stock?.rssKiBPerConnection, 1),
+      idle_cores_per_10k_roomcast: round(idle.roomcast?.coresPer10kConnections, 3),
+      idle_cores_per_10k_stock: round(idle.stock?.coresPer10kConnections, 3),
     });
   }
   if (knee) {

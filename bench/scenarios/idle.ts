@@ -1,4 +1,4 @@
-import { sleep } from "../clock.js";
+import { now, sleep } from "../clock.js";
 import { connectClient } from "../load/clients.js";
 import type { Layout } from "../layout.js";
 import { Session } from "../session.js";
@@ -14,6 +14,11 @@ export interface IdleMeasurement {
   heapKiBPerConnection: number;
   /** KiB of resident memory (/proc VmRSS) per connection. */
   rssKiBPerConnection: number;
+  /**
+   * Server cores (CPU-seconds per second, the whole process) spent per 10,000 of these connections
+   * over one heartbeat interval: the pings and pongs, timers, and whatever else runs for them.
+   */
+  coresPer10kConnections: number;
   before: { heapUsed: number; rssKiB: number };
   after: { heapUsed: number; rssKiB: number };
   /** Whether the process really ran its GCs (it had --expose-gc). */
@@ -25,6 +30,7 @@ export interface IdleSummary {
   trials: number;
   heapKiBPerConnection?: number;
   rssKiBPerConnection?: number;
+  coresPer10kConnections?: number;
 }
 
 export interface IdleResult {
@@ -37,6 +43,13 @@ export interface IdleResult {
 const SETTLE_MS = 2000;
 
 /**
+ * How long the idle CPU is read for: Socket.IO's default ping interval, which both servers keep.
+ * Every connection is pinged once in any window this long, wherever it starts, and the pings of
+ * connections opened together come in one burst, so a shorter window would catch it or miss it.
+ */
+const HEARTBEAT_MS = 25_000;
+
+/**
  * Clients that connect, join a room and leave before the first reading: the code a connection
  * runs is compiled once per process (about 1 KiB per connection at 2,000, seen in heap
  * snapshots), and is not a cost of each connection.
@@ -47,7 +60,7 @@ const WARM_UP_CONNECTIONS = 200;
  * Scenario 4: one node, `connections` clients that connect, join one room each and then do nothing.
  * Heap and RSS are read after forced full GCs, with no client (once `WARM_UP_CONNECTIONS` came
  * and went) and with all of them; the difference over the count is the cost of one idle
- * connection. Runs `config.idle.rounds` rounds.
+ * connection. Then the server's CPU over one heartbeat interval. Runs `config.idle.rounds` rounds.
  */
 export async function idleScenario(context: BenchContext, layout: Layout, roomSize: number): Promise<IdleResult> {
   const connections = layout.clients.length;
@@ -74,11 +87,17 @@ export async function idleScenario(context: BenchContext, layout: Layout, roomSi
       const node = session.running.nodes[0]!;
       const report = await node.memory();
       const rssKiB = processRssKiB(node.process.pid) ?? Number.NaN;
+      const cpuBefore = await node.cpuSeconds();
+      const cpuFrom = now();
+      await sleep(HEARTBEAT_MS);
+      const cpuSeconds = (await node.cpuSeconds()) - cpuBefore;
+      const seconds = (now() - cpuFrom) / 1000;
       const before = { heapUsed: baseline!.report.heapUsed, rssKiB: baseline!.rssKiB };
       const result: IdleMeasurement = {
         connections,
         heapKiBPerConnection: (report.heapUsed - before.heapUsed) / 1024 / connections,
         rssKiBPerConnection: (rssKiB - before.rssKiB) / connections,
+        coresPer10kConnections: (cpuSeconds / seconds) * (10_000 / connections),
         before,
         after: { heapUsed: report.heapUsed, rssKiB },
         gc: report.gc && baseline!.report.gc,
@@ -86,7 +105,8 @@ export async function idleScenario(context: BenchContext, layout: Layout, roomSi
       };
       context.log(
         `  idle ${target.name}: ${result.heapKiBPerConnection.toFixed(1)} KiB heap, ` +
-          `${result.rssKiBPerConnection.toFixed(1)} KiB RSS per connection`,
+          `${result.rssKiBPerConnection.toFixed(1)} KiB RSS per connection, ` +
+          `${result.coresPer10kConnections.toFixed(3)} cores per 10,000 connections`,
       );
       return { mode: session.running.mode, result };
     } finally {
@@ -100,6 +120,7 @@ export async function idleScenario(context: BenchContext, layout: Layout, roomSi
       trials: results.length,
       heapKiBPerConnection: median(results.map((r) => r.heapKiBPerConnection)),
       rssKiBPerConnection: median(results.map((r) => r.rssKiBPerConnection)),
+      coresPer10kConnections: median(results.map((r) => r.coresPer10kConnections)),
     };
   }
   return { layout: { connections, roomSize }, trials, summary };
