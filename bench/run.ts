@@ -39,6 +39,8 @@ const QUICK_KEYS = [
   "idle_heap_kib_stock",
   "idle_rss_kib_roomcast",
   "idle_rss_kib_stock",
+  "idle_cores_per_10k_roomcast",
+  "idle_cores_per_10k_stock",
   "scale_connections",
 ] as const;
 
