@@ -61,7 +61,7 @@ describe("deleting a message", () => {
     // History answers it as a tombstone: same id and place, no text.
     expect(await sdk.history("moderated")).toEqual([kept, { ...bad, text: "", deleted: true }]);
     await page.page.reload();
-    await page.nameInput.press("Enter");
+    await page.signInAsRemembered();
     await page.waitForTitle("# moderated");
     await page.waitForMessage("a fine message");
     await page.messages(DELETED_TEXT).waitFor();

@@ -64,7 +64,7 @@ describe("the chat page keeps what you typed", () => {
 
     // Reloaded while still offline: the page loads (node 0), the chat server stays out of reach.
     await eve.page.reload();
-    await eve.nameInput.press("Enter");
+    await eve.signInAsRemembered();
     await eve.page.getByText("Still trying to reach the chat server…").waitFor();
     expect(gate.passed).toBe(1);
     expect((await savedEntries(eve)).map((entry) => entry.clientId)).toEqual(clientIds);
@@ -126,7 +126,7 @@ describe("the chat page keeps what you typed", () => {
 
     // Reloaded while still offline, then online: the page reads her DM feed, and sends the three.
     await fay.page.reload();
-    await fay.nameInput.press("Enter");
+    await fay.signInAsRemembered();
     await fay.page.getByText("Still trying to reach the chat server…").waitFor();
     gate.open();
     await fay.page.locator("#chat").waitFor({ state: "visible", timeout: RECONNECT_DEADLINE_MS });

@@ -167,6 +167,15 @@ export class ChatPage {
     await this.page.locator("#chat").waitFor({ state: "visible" });
   }
 
+  /**
+   * Signs in with the name the page remembered, as after a reload. The form stays hidden until
+   * the server said how it admits people, and a key pressed before that reaches no form.
+   */
+  async signInAsRemembered(): Promise<void> {
+    await this.nameInput.waitFor({ state: "visible" });
+    await this.nameInput.press("Enter");
+  }
+
   /** Joins (or creates) a room with the Room field and waits until it is open. */
   async join(room: string): Promise<void> {
     await this.roomInput.fill(room);
