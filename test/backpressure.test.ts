@@ -44,6 +44,21 @@ function countMessages(socket: RawSocket): { readonly count: number } {
   return seen;
 }
 
+/**
+ * A room with a writer on node 0, and mallory, a member on node `memberNode` that has stopped
+ * reading; `received` counts the room messages she reads once she reads again.
+ */
+async function writerAndStalledMember(target: ReturnType<typeof underAttack>, base: string, memberNode: number) {
+  const room = unique(base);
+  const writer = await connected(target.urls[0]!, unique("writer"));
+  await ok(writer, "room:join", { room });
+  const user = unique("mallory");
+  const mallory = await RawSocket.connect(target.urls[memberNode]!, user);
+  expect(await mallory.request("room:join", { room })).toMatchObject({ ok: true });
+  mallory.stopReading();
+  return { room, writer, user, mallory, received: countMessages(mallory) };
+}
+
 describe("backpressure: a WebSocket member that stops reading while the room's broadcasts pile up", () => {
   const target = underAttack({
     MAX_MESSAGE_LENGTH: String(MESSAGE_LENGTH),
@@ -53,15 +68,8 @@ describe("backpressure: a WebSocket member that stops reading while the room's b
 
   it("is dropped after CLIENT_STALL_MS, however it pongs and however the broadcasts keep coming", async () => {
     await target.before();
-    const room = unique("stall");
-    const writer = await connected(target.urls[0]!, unique("writer"));
-    await ok(writer, "room:join", { room });
-    // On the other node: all it gets there are the broadcasts, from Redis, on the fast path.
-    const user = unique("mallory");
-    const mallory = await RawSocket.connect(target.urls[1]!, user);
-    expect(await mallory.request("room:join", { room })).toMatchObject({ ok: true });
-    mallory.stopReading();
-    const received = countMessages(mallory);
+    // On the other node: all she gets there are the broadcasts, from Redis, on the fast path.
+    const { room, writer, user, mallory, received } = await writerAndStalledMember(target, "stall", 1);
     const sent: string[] = [];
     // She pongs, and the room keeps talking (a small message every 200 ms), all along the stall:
     // no new write to her may count as her reading.
@@ -97,14 +105,7 @@ describe("backpressure: a WebSocket member that stops reading while bursts of br
 
   it("is dropped when the broadcasts waiting for it pass CLIENT_QUEUE_BYTES", async () => {
     await target.before();
-    const room = unique("burst");
-    const writer = await connected(target.urls[0]!, unique("writer"));
-    await ok(writer, "room:join", { room });
-    const user = unique("mallory");
-    const mallory = await RawSocket.connect(target.urls[0]!, user);
-    expect(await mallory.request("room:join", { room })).toMatchObject({ ok: true });
-    mallory.stopReading();
-    const received = countMessages(mallory);
+    const { room, writer, user, mallory, received } = await writerAndStalledMember(target, "burst", 0);
 
     // Bursts of 20 messages (1.2 MB), up to 30 MB, until the node drops her; she sends nothing.
     const isDrop = dropOf(user);

@@ -22,6 +22,9 @@ interface Who {
   user?: string | undefined;
 }
 
+/** Whose connection it is: `socket` may be unknown (a connection without a socket yet). */
+const whoIs = (socket: ServerSocket | undefined): Who => ({ socket: socket?.id, user: socket?.data.user });
+
 /** Where a connection's writes had got when bytes were first seen waiting, or last moved on. */
 interface Waiting {
   progress: number;
@@ -103,10 +106,7 @@ export class Backpressure {
   /** Drops the socket's connection if it is over the cap; true when it was dropped. */
   check(socket: ServerSocket): boolean {
     const connection = socket.conn as unknown as EngineConnection;
-    return this.droppedOverCap(connection, queuedBytes(connection), () => ({
-      socket: socket.id,
-      user: socket.data.user,
-    }));
+    return this.droppedOverCap(connection, queuedBytes(connection), () => whoIs(socket));
   }
 
   stop(): void {
@@ -129,8 +129,7 @@ export class Backpressure {
     let socketsOf: Map<EngineConnection, ServerSocket> | undefined;
     return (connection) => {
       socketsOf ??= new Map([...this.io.of("/").sockets.values()].map((socket) => [socket.conn as never, socket]));
-      const socket = socketsOf.get(connection);
-      return { socket: socket?.id, user: socket?.data.user };
+      return whoIs(socketsOf.get(connection));
     };
   }
 
